@@ -1,0 +1,1 @@
+//! Placeholder: the serving issue (#9) fills this crate.
