@@ -98,10 +98,19 @@ mod tests {
     #[test]
     fn parse_devices() {
         assert_eq!("cpu".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cpu);
-        assert_eq!("CUDA:1".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cuda(1));
-        assert_eq!("auto".parse::<DeviceRequest>().unwrap(), DeviceRequest::Auto);
+        assert_eq!(
+            "CUDA:1".parse::<DeviceRequest>().unwrap(),
+            DeviceRequest::Cuda(1)
+        );
+        assert_eq!(
+            "auto".parse::<DeviceRequest>().unwrap(),
+            DeviceRequest::Auto
+        );
         assert!("tpu".parse::<DeviceRequest>().is_err());
         assert!("cuda:x".parse::<DeviceRequest>().is_err());
-        assert_eq!(DeviceRequest::Auto.resolve().unwrap().is_cuda(), crate::backend::cuda::ensure_available(0).is_ok());
+        assert_eq!(
+            DeviceRequest::Auto.resolve().unwrap().is_cuda(),
+            crate::backend::cuda::ensure_available(0).is_ok()
+        );
     }
 }

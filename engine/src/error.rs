@@ -11,13 +11,26 @@ pub enum Error {
     Shape { op: &'static str, detail: String },
 
     #[error("{op}: expected {expected} elements for shape {shape}, got {got}")]
-    ElementCount { op: &'static str, shape: Shape, expected: usize, got: usize },
+    ElementCount {
+        op: &'static str,
+        shape: Shape,
+        expected: usize,
+        got: usize,
+    },
 
     #[error("{op}: operands are on different devices or dtypes ({left} vs {right})")]
-    Mismatch { op: &'static str, left: String, right: String },
+    Mismatch {
+        op: &'static str,
+        left: String,
+        right: String,
+    },
 
     #[error("{op} is not supported for dtype {dtype:?} on {device}")]
-    Unsupported { op: &'static str, dtype: DType, device: Device },
+    Unsupported {
+        op: &'static str,
+        dtype: DType,
+        device: Device,
+    },
 
     #[error("CUDA is not available: {0}")]
     CudaUnavailable(String),
@@ -29,7 +42,10 @@ pub enum Error {
     InvalidArgument(String),
 
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 
     #[error("{path}: invalid weights file: {detail}")]
     Weights { path: String, detail: String },
@@ -37,7 +53,10 @@ pub enum Error {
 
 impl Error {
     pub fn shape(op: &'static str, detail: impl Into<String>) -> Self {
-        Error::Shape { op, detail: detail.into() }
+        Error::Shape {
+            op,
+            detail: detail.into(),
+        }
     }
     pub fn invalid(detail: impl Into<String>) -> Self {
         Error::InvalidArgument(detail.into())

@@ -14,14 +14,23 @@ use crate::error::{Error, Result};
 use crate::params::ParamStore;
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: path.display().to_string(), source }
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Write `bytes` to `path` atomically.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
     let tmp = dir.join(format!(".{name}.tmp.{}.{}", std::process::id(), unique()));
     let res = (|| {
         let mut f = fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
@@ -44,20 +53,34 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     t ^ N.fetch_add(1, Ordering::Relaxed).rotate_left(48)
 }
 
 /// Serialize parameter stores (names must be unique across them) into safetensors bytes.
-pub fn to_safetensors(stores: &[&ParamStore], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+pub fn to_safetensors(
+    stores: &[&ParamStore],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let mut bufs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for store in stores {
         let host = store.flat().to_vec_f64()?;
         for spec in store.specs() {
             let vals = &host[spec.range()];
             let (dt, bytes) = match store.dtype() {
-                DType::F32 => (Dtype::F32, vals.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect()),
-                DType::F64 => (Dtype::F64, vals.iter().flat_map(|&v| v.to_le_bytes()).collect()),
+                DType::F32 => (
+                    Dtype::F32,
+                    vals.iter()
+                        .flat_map(|&v| (v as f32).to_le_bytes())
+                        .collect(),
+                ),
+                DType::F64 => (
+                    Dtype::F64,
+                    vals.iter().flat_map(|&v| v.to_le_bytes()).collect(),
+                ),
             };
             bufs.push((spec.name.clone(), dt, spec.shape.dims().to_vec(), bytes));
         }
@@ -66,16 +89,33 @@ pub fn to_safetensors(stores: &[&ParamStore], metadata: HashMap<String, String>)
         .iter()
         .map(|(n, dt, s, b)| TensorView::new(*dt, s.clone(), b).map(|v| (n.clone(), v)))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Weights { path: "<memory>".into(), detail: e.to_string() })?;
-    let meta = if metadata.is_empty() { None } else { Some(metadata) };
-    safetensors::serialize(views, meta).map_err(|e| Error::Weights { path: "<memory>".into(), detail: e.to_string() })
+        .map_err(|e| Error::Weights {
+            path: "<memory>".into(),
+            detail: e.to_string(),
+        })?;
+    let meta = if metadata.is_empty() {
+        None
+    } else {
+        Some(metadata)
+    };
+    safetensors::serialize(views, meta).map_err(|e| Error::Weights {
+        path: "<memory>".into(),
+        detail: e.to_string(),
+    })
 }
 
 /// Fill parameter stores from safetensors bytes. Every parameter must be present with the right
 /// shape and a float dtype, and the file must hold nothing else; `source` names the file in
 /// errors. Returns the file's metadata.
-pub fn load_safetensors(bytes: &[u8], stores: &mut [&mut ParamStore], source: &str) -> Result<HashMap<String, String>> {
-    let bad = |detail: String| Error::Weights { path: source.to_string(), detail };
+pub fn load_safetensors(
+    bytes: &[u8],
+    stores: &mut [&mut ParamStore],
+    source: &str,
+) -> Result<HashMap<String, String>> {
+    let bad = |detail: String| Error::Weights {
+        path: source.to_string(),
+        detail,
+    };
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let mut expected = 0usize;
@@ -83,28 +123,50 @@ pub fn load_safetensors(bytes: &[u8], stores: &mut [&mut ParamStore], source: &s
         let specs = store.specs().to_vec();
         for (k, spec) in specs.iter().enumerate() {
             expected += 1;
-            let view = st.tensor(&spec.name).map_err(|_| bad(format!("missing tensor {:?}", spec.name)))?;
+            let view = st
+                .tensor(&spec.name)
+                .map_err(|_| bad(format!("missing tensor {:?}", spec.name)))?;
             if view.shape() != spec.shape.dims() {
-                return Err(bad(format!("tensor {:?} has shape {:?}, the model expects {}", spec.name, view.shape(), spec.shape)));
+                return Err(bad(format!(
+                    "tensor {:?} has shape {:?}, the model expects {}",
+                    spec.name,
+                    view.shape(),
+                    spec.shape
+                )));
             }
             let data = view.data();
             let vals: Vec<f32> = match view.dtype() {
-                Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                Dtype::F32 => data
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
                 Dtype::F64 => data
                     .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+                    .map(|c| {
+                        f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                    })
                     .collect(),
-                other => return Err(bad(format!("tensor {:?} has dtype {other:?}; expected F32", spec.name))),
+                other => {
+                    return Err(bad(format!(
+                        "tensor {:?} has dtype {other:?}; expected F32",
+                        spec.name
+                    )));
+                }
             };
             if let Some(i) = vals.iter().position(|v| !v.is_finite()) {
-                return Err(bad(format!("tensor {:?} element {i} is not finite", spec.name)));
+                return Err(bad(format!(
+                    "tensor {:?} element {i} is not finite",
+                    spec.name
+                )));
             }
             store.set_f32(crate::params::ParamId(k), &vals)?;
         }
     }
     let n = st.names().len();
     if n != expected {
-        return Err(bad(format!("file holds {n} tensors, the model has {expected}")));
+        return Err(bad(format!(
+            "file holds {n} tensors, the model has {expected}"
+        )));
     }
     Ok(meta.metadata().clone().unwrap_or_default())
 }

@@ -40,7 +40,9 @@ impl Loss {
             "mse" | "mean_squared_error" => Loss::Mse,
             "mae" | "mean_absolute_error" => Loss::Mae,
             "huber" => Loss::Huber { delta: 1.0 },
-            "cross_entropy" | "categorical_crossentropy" | "sparse_categorical_crossentropy" => Loss::CrossEntropy,
+            "cross_entropy" | "categorical_crossentropy" | "sparse_categorical_crossentropy" => {
+                Loss::CrossEntropy
+            }
             "binary_cross_entropy" | "binary_crossentropy" | "bce" => Loss::BinaryCrossEntropy,
             _ => return None,
         })
@@ -57,18 +59,29 @@ impl Loss {
     }
 
     /// Record the scalar loss of `pred` against `target`, optionally weighted per sample.
-    pub fn forward(&self, g: &mut Graph, pred: Var, target: Var, weights: Option<Var>) -> Result<Var> {
+    pub fn forward(
+        &self,
+        g: &mut Graph,
+        pred: Var,
+        target: Var,
+        weights: Option<Var>,
+    ) -> Result<Var> {
         let ps = g.shape(pred);
         let rows = if ps.rank() == 0 { 1 } else { ps.dim(0) };
         if let Some(w) = weights {
             if g.shape(w).numel() != rows {
-                return Err(Error::shape("loss", format!("{} sample weights for {rows} rows", g.shape(w).numel())));
+                return Err(Error::shape(
+                    "loss",
+                    format!("{} sample weights for {rows} rows", g.shape(w).numel()),
+                ));
             }
         }
         let per = match *self {
             Loss::Mse => g.regression_loss(pred, target, RegressionLoss::Mse)?,
             Loss::Mae => g.regression_loss(pred, target, RegressionLoss::Mae)?,
-            Loss::Huber { delta } => g.regression_loss(pred, target, RegressionLoss::Huber(delta))?,
+            Loss::Huber { delta } => {
+                g.regression_loss(pred, target, RegressionLoss::Huber(delta))?
+            }
             Loss::CrossEntropy => g.softmax_cross_entropy(pred, target)?,
             Loss::BinaryCrossEntropy => g.bce_with_logits(pred, target)?,
         };
@@ -77,7 +90,11 @@ impl Loss {
         };
         let per_shape = g.shape(per);
         let cols = per_shape.numel() / rows.max(1);
-        let w_col = if per_shape.rank() == 2 { g.reshape(w, Shape::new(&[rows, 1]))? } else { g.reshape(w, Shape::new(&[rows]))? };
+        let w_col = if per_shape.rank() == 2 {
+            g.reshape(w, Shape::new(&[rows, 1]))?
+        } else {
+            g.reshape(w, Shape::new(&[rows]))?
+        };
         let weighted = g.mul(per, w_col)?;
         let num = g.sum_all(weighted)?;
         let wsum = g.sum_all(w)?;

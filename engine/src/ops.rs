@@ -16,7 +16,15 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
     let (m, k, n) = (sa.dim(0), sa.dim(1), sb.dim(1));
     let mut out = Tensor::zeros(Shape::new(&[m, n]), a.dtype(), a.device())?;
-    backend::matmul(out.view_mut(), n, Mat::row_major(a.view(), m, k), Mat::row_major(b.view(), k, n), false, None, Activation::Identity)?;
+    backend::matmul(
+        out.view_mut(),
+        n,
+        Mat::row_major(a.view(), m, k),
+        Mat::row_major(b.view(), k, n),
+        false,
+        None,
+        Activation::Identity,
+    )?;
     Ok(out)
 }
 

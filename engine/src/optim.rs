@@ -80,7 +80,13 @@ fn rms_eps() -> f32 {
 
 impl OptimizerSpec {
     pub fn adam(lr: f32) -> Self {
-        OptimizerSpec::Adam { lr, beta1: b1(), beta2: b2(), eps: adam_eps(), weight_decay: 0.0 }
+        OptimizerSpec::Adam {
+            lr,
+            beta1: b1(),
+            beta2: b2(),
+            eps: adam_eps(),
+            weight_decay: 0.0,
+        }
     }
 
     pub fn lr(&self) -> f32 {
@@ -108,7 +114,12 @@ impl OptimizerSpec {
             return bad(format!("learning rate must be > 0, got {lr}"));
         }
         match *self {
-            OptimizerSpec::Adam { beta1, beta2, eps, .. } | OptimizerSpec::AdamW { beta1, beta2, eps, .. } => {
+            OptimizerSpec::Adam {
+                beta1, beta2, eps, ..
+            }
+            | OptimizerSpec::AdamW {
+                beta1, beta2, eps, ..
+            } => {
                 if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) {
                     return bad(format!("betas must be in [0, 1), got ({beta1}, {beta2})"));
                 }
@@ -116,7 +127,9 @@ impl OptimizerSpec {
                     return bad(format!("eps must be > 0, got {eps}"));
                 }
             }
-            OptimizerSpec::Sgd { momentum, nesterov, .. } => {
+            OptimizerSpec::Sgd {
+                momentum, nesterov, ..
+            } => {
                 if momentum < 0.0 {
                     return bad(format!("momentum must be ≥ 0, got {momentum}"));
                 }
@@ -152,8 +165,15 @@ impl Optimizer {
             OptimizerSpec::Sgd { .. } => 1,
             _ => 2,
         };
-        let state = (0..n_state).map(|_| params.zeros_like()).collect::<Result<Vec<_>>>()?;
-        Ok(Optimizer { spec, lr: spec.lr(), step: 0, state })
+        let state = (0..n_state)
+            .map(|_| params.zeros_like())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Optimizer {
+            spec,
+            lr: spec.lr(),
+            step: 0,
+            state,
+        })
     }
 
     /// The state buffers (moments / velocity), in a fixed order, for checkpoints.
@@ -168,25 +188,70 @@ impl Optimizer {
     /// One update of every parameter from `grads` (flat, the parameters' layout).
     pub fn step(&mut self, params: &mut ParamStore, grads: &Tensor) -> Result<()> {
         if grads.numel() != params.len() || self.state.iter().any(|s| s.numel() != params.len()) {
-            return Err(Error::shape("optimizer", "gradient or state size differs from the parameters".to_string()));
+            return Err(Error::shape(
+                "optimizer",
+                "gradient or state size differs from the parameters".to_string(),
+            ));
         }
         self.step += 1;
         let p = params.flat_mut().view_mut();
         let g = grads.view();
         match self.spec {
-            OptimizerSpec::Sgd { momentum, nesterov, weight_decay, .. } => {
-                let hp = SgdParams { lr: self.lr, momentum, nesterov, weight_decay };
+            OptimizerSpec::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                let hp = SgdParams {
+                    lr: self.lr,
+                    momentum,
+                    nesterov,
+                    weight_decay,
+                };
                 backend::sgd_step(p, g, self.state[0].view_mut(), hp)
             }
-            OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. }
-            | OptimizerSpec::AdamW { beta1, beta2, eps, weight_decay, .. } => {
+            OptimizerSpec::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            }
+            | OptimizerSpec::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
                 let decoupled = matches!(self.spec, OptimizerSpec::AdamW { .. });
-                let hp = AdamParams { lr: self.lr, beta1, beta2, eps, weight_decay, decoupled, step: self.step };
+                let hp = AdamParams {
+                    lr: self.lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                    decoupled,
+                    step: self.step,
+                };
                 let (m, v) = self.state.split_at_mut(1);
                 backend::adam_step(p, g, m[0].view_mut(), v[0].view_mut(), hp)
             }
-            OptimizerSpec::RmsProp { alpha, eps, momentum, weight_decay, .. } => {
-                let hp = RmspropParams { lr: self.lr, alpha, eps, momentum, weight_decay };
+            OptimizerSpec::RmsProp {
+                alpha,
+                eps,
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                let hp = RmspropParams {
+                    lr: self.lr,
+                    alpha,
+                    eps,
+                    momentum,
+                    weight_decay,
+                };
                 let (s, b) = self.state.split_at_mut(1);
                 backend::rmsprop_step(p, g, s[0].view_mut(), b[0].view_mut(), hp)
             }

@@ -47,17 +47,31 @@ impl ParamBuilder {
         ParamBuilder::default()
     }
 
-    pub fn add(&mut self, name: impl Into<String>, shape: impl Into<Shape>, init: Vec<f64>) -> Result<ParamId> {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        shape: impl Into<Shape>,
+        init: Vec<f64>,
+    ) -> Result<ParamId> {
         let shape = shape.into();
         let name = name.into();
         if init.len() != shape.numel() {
-            return Err(Error::ElementCount { op: "ParamBuilder::add", shape, expected: shape.numel(), got: init.len() });
+            return Err(Error::ElementCount {
+                op: "ParamBuilder::add",
+                shape,
+                expected: shape.numel(),
+                got: init.len(),
+            });
         }
         if self.specs.iter().any(|s| s.name == name) {
             return Err(Error::invalid(format!("duplicate parameter name {name:?}")));
         }
         let id = ParamId(self.specs.len());
-        self.specs.push(ParamSpec { name, shape, offset: self.data.len() });
+        self.specs.push(ParamSpec {
+            name,
+            shape,
+            offset: self.data.len(),
+        });
         self.data.extend(init);
         Ok(id)
     }
@@ -72,9 +86,16 @@ impl ParamBuilder {
             }
         };
         if dtype == DType::F64 && device != Device::Cpu {
-            return Err(Error::Unsupported { op: "ParamBuilder::build", dtype, device });
+            return Err(Error::Unsupported {
+                op: "ParamBuilder::build",
+                dtype,
+                device,
+            });
         }
-        Ok(ParamStore { data, specs: self.specs })
+        Ok(ParamStore {
+            data,
+            specs: self.specs,
+        })
     }
 }
 
@@ -138,14 +159,22 @@ impl ParamStore {
 
     /// One parameter as a host `Vec<f32>`.
     pub fn get_f32(&self, id: ParamId) -> Result<Vec<f32>> {
-        Ok(backend::to_host_f64(self.slice(id))?.into_iter().map(|v| v as f32).collect())
+        Ok(backend::to_host_f64(self.slice(id))?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect())
     }
 
     /// Overwrite one parameter from host values.
     pub fn set_f32(&mut self, id: ParamId, values: &[f32]) -> Result<()> {
         let spec = &self.specs[id.0];
         if values.len() != spec.len() {
-            return Err(Error::ElementCount { op: "set_f32", shape: spec.shape, expected: spec.len(), got: values.len() });
+            return Err(Error::ElementCount {
+                op: "set_f32",
+                shape: spec.shape,
+                expected: spec.len(),
+                got: values.len(),
+            });
         }
         let r = spec.range();
         let device = self.device();
@@ -167,10 +196,16 @@ impl ParamStore {
 
     /// Move to another device (f32 only off the CPU).
     pub fn to_device(&self, device: Device) -> Result<ParamStore> {
-        Ok(ParamStore { data: self.data.to_device(device)?, specs: self.specs.clone() })
+        Ok(ParamStore {
+            data: self.data.to_device(device)?,
+            specs: self.specs.clone(),
+        })
     }
 
     pub fn to_dtype(&self, dtype: DType) -> Result<ParamStore> {
-        Ok(ParamStore { data: self.data.to_dtype(dtype)?, specs: self.specs.clone() })
+        Ok(ParamStore {
+            data: self.data.to_dtype(dtype)?,
+            specs: self.specs.clone(),
+        })
     }
 }

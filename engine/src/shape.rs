@@ -25,11 +25,17 @@ impl Shape {
         }
         let mut d = [0; MAX_RANK];
         d[..dims.len()].copy_from_slice(dims);
-        Some(Shape { dims: d, rank: dims.len() as u8 })
+        Some(Shape {
+            dims: d,
+            rank: dims.len() as u8,
+        })
     }
 
     pub fn scalar() -> Shape {
-        Shape { dims: [0; MAX_RANK], rank: 0 }
+        Shape {
+            dims: [0; MAX_RANK],
+            rank: 0,
+        }
     }
 
     pub fn dims(&self) -> &[usize] {
@@ -63,7 +69,11 @@ impl Shape {
     /// `(outer, n, inner)` around `axis`.
     pub fn around_axis(&self, axis: usize) -> (usize, usize, usize) {
         let d = self.dims();
-        (d[..axis].iter().product(), d[axis], d[axis + 1..].iter().product())
+        (
+            d[..axis].iter().product(),
+            d[axis],
+            d[axis + 1..].iter().product(),
+        )
     }
 
     /// This shape with `axis` removed.
@@ -76,7 +86,10 @@ impl Shape {
                 r += 1;
             }
         }
-        Shape { dims: d, rank: r as u8 }
+        Shape {
+            dims: d,
+            rank: r as u8,
+        }
     }
 }
 

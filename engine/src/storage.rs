@@ -39,7 +39,11 @@ impl Storage {
             (Device::Cpu, DType::F32) => Ok(Storage::Cpu(CpuStorage::F32(vec![0.0; len]))),
             (Device::Cpu, DType::F64) => Ok(Storage::Cpu(CpuStorage::F64(vec![0.0; len]))),
             (Device::Cuda(n), DType::F32) => Ok(Storage::Cuda(CudaStorage::zeros(n, len)?)),
-            (d, dt) => Err(Error::Unsupported { op: "zeros", dtype: dt, device: d }),
+            (d, dt) => Err(Error::Unsupported {
+                op: "zeros",
+                dtype: dt,
+                device: d,
+            }),
         }
     }
 

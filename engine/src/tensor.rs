@@ -18,7 +18,13 @@ pub struct Tensor {
 
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tensor({}, {:?}, {})", self.shape, self.dtype(), self.device())
+        write!(
+            f,
+            "Tensor({}, {:?}, {})",
+            self.shape,
+            self.dtype(),
+            self.device()
+        )
     }
 }
 
@@ -39,7 +45,10 @@ impl Tensor {
 
     pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
         let shape = shape.into();
-        Ok(Tensor { storage: Storage::zeros(shape.numel(), dtype, device)?, shape })
+        Ok(Tensor {
+            storage: Storage::zeros(shape.numel(), dtype, device)?,
+            shape,
+        })
     }
 
     pub fn from_vec(data: Vec<f32>, shape: impl Into<Shape>) -> Result<Tensor> {
@@ -150,7 +159,10 @@ impl Tensor {
     /// The single value of a one-element tensor.
     pub fn to_scalar(&self) -> Result<f64> {
         if self.numel() != 1 {
-            return Err(Error::shape("to_scalar", format!("tensor of shape {} is not a scalar", self.shape)));
+            return Err(Error::shape(
+                "to_scalar",
+                format!("tensor of shape {} is not a scalar", self.shape),
+            ));
         }
         Ok(self.to_vec_f64()?[0])
     }
@@ -170,7 +182,11 @@ impl Tensor {
         match (dtype, &self.storage) {
             (DType::F64, Storage::Cpu(_)) => Tensor::from_vec_f64(self.to_vec_f64()?, self.shape),
             (DType::F32, Storage::Cpu(_)) => Tensor::from_vec(self.to_vec_f32()?, self.shape),
-            _ => Err(Error::Unsupported { op: "to_dtype", dtype, device: self.device() }),
+            _ => Err(Error::Unsupported {
+                op: "to_dtype",
+                dtype,
+                device: self.device(),
+            }),
         }
     }
 
@@ -178,7 +194,10 @@ impl Tensor {
     pub fn reshape(mut self, shape: impl Into<Shape>) -> Result<Tensor> {
         let shape = shape.into();
         if shape.numel() != self.numel() {
-            return Err(Error::shape("reshape", format!("cannot reshape {} into {}", self.shape, shape)));
+            return Err(Error::shape(
+                "reshape",
+                format!("cannot reshape {} into {}", self.shape, shape),
+            ));
         }
         self.shape = shape;
         Ok(self)

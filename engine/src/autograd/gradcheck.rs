@@ -27,7 +27,13 @@ impl GradcheckReport {
 }
 
 /// Compare analytic and numeric gradients of `f` with respect to every element of `params`.
-pub fn gradcheck<F>(params: &mut ParamStore, f: F, eps: f64, atol: f64, rtol: f64) -> Result<GradcheckReport>
+pub fn gradcheck<F>(
+    params: &mut ParamStore,
+    f: F,
+    eps: f64,
+    atol: f64,
+    rtol: f64,
+) -> Result<GradcheckReport>
 where
     F: Fn(&mut Graph) -> Result<Var>,
 {
@@ -47,7 +53,11 @@ where
         let loss = f(&mut g)?;
         Ok(g.to_vec_f64(loss)?[0])
     };
-    let mut report = GradcheckReport { checked: 0, worst_ratio: 0.0, worst: None };
+    let mut report = GradcheckReport {
+        checked: 0,
+        worst_ratio: 0.0,
+        worst: None,
+    };
     let specs = params.specs().to_vec();
     for spec in &specs {
         for k in 0..spec.len() {

@@ -33,12 +33,19 @@ impl Ctx<'_> {
     }
 
     /// Run `f(values, destination, accumulate)` for the gradient of `v`, if it needs one.
-    fn grad(&mut self, v: Var, f: impl FnOnce(&Reader, SliceMut, bool) -> Result<()>) -> Result<()> {
+    fn grad(
+        &mut self,
+        v: Var,
+        f: impl FnOnce(&Reader, SliceMut, bool) -> Result<()>,
+    ) -> Result<()> {
         let val = &self.values[v.index()];
         if !val.requires_grad {
             return Ok(());
         }
-        let reader = Reader { values: self.values, params: self.params };
+        let reader = Reader {
+            values: self.values,
+            params: self.params,
+        };
         match &val.slot {
             Slot::Param { id } => {
                 let r = self.params.spec(*id).range();
@@ -61,7 +68,12 @@ impl Ctx<'_> {
 
     /// As [`Ctx::grad`] for kernels that cannot accumulate: compute into a pooled temporary,
     /// then add it (only when the destination already holds a gradient).
-    fn grad_via_temp(&mut self, v: Var, like: &Tensor, f: impl Fn(&Reader, SliceMut) -> Result<()>) -> Result<()> {
+    fn grad_via_temp(
+        &mut self,
+        v: Var,
+        like: &Tensor,
+        f: impl Fn(&Reader, SliceMut) -> Result<()>,
+    ) -> Result<()> {
         let val = &self.values[v.index()];
         if !val.requires_grad {
             return Ok(());
@@ -92,8 +104,18 @@ impl Reader<'_> {
     }
 }
 
-pub(crate) fn backward(tape: &mut Tape, params: &ParamStore, loss: Var, pgrads: &mut Tensor) -> Result<()> {
-    let Tape { nodes, values, grads, pool } = tape;
+pub(crate) fn backward(
+    tape: &mut Tape,
+    params: &ParamStore,
+    loss: Var,
+    pgrads: &mut Tensor,
+) -> Result<()> {
+    let Tape {
+        nodes,
+        values,
+        grads,
+        pool,
+    } = tape;
     let Slot::Owned(lt) = &values[loss.index()].slot else {
         // The loss is a parameter itself: d loss / d loss = 1 into its gradient.
         if let Slot::Param { id } = values[loss.index()].slot {
@@ -109,10 +131,22 @@ pub(crate) fn backward(tape: &mut Tape, params: &ParamStore, loss: Var, pgrads: 
     if let Some(old) = grads[loss.index()].replace(seed) {
         pool.give(old);
     }
-    let mut ctx = Ctx { values, params, grads, pool, pgrads };
+    let mut ctx = Ctx {
+        values,
+        params,
+        grads,
+        pool,
+        pgrads,
+    };
     for node in nodes.iter().rev() {
-        let Some(gy) = ctx.grads[node.out.index()].take() else { continue };
-        let res = if ctx.needs(node.out) { apply(node, &gy, &mut ctx) } else { Ok(()) };
+        let Some(gy) = ctx.grads[node.out.index()].take() else {
+            continue;
+        };
+        let res = if ctx.needs(node.out) {
+            apply(node, &gy, &mut ctx)
+        } else {
+            Ok(())
+        };
         ctx.grads[node.out.index()] = Some(gy);
         res?;
     }
@@ -125,22 +159,57 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
     match node.op {
         Op::MatMul { a, b, ta, tb } => {
             let (sa, sb) = (ctx.values[a.index()].shape, ctx.values[b.index()].shape);
-            let (m, n) = (ctx.values[out.index()].shape.dim(0), ctx.values[out.index()].shape.dim(1));
+            let (m, n) = (
+                ctx.values[out.index()].shape.dim(0),
+                ctx.values[out.index()].shape.dim(1),
+            );
             // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ,  d op(B) = op(A)ᵀ·dC
             ctx.grad(a, |r, da, acc| {
                 let dc = Mat::row_major(gy.reborrow(), m, n);
                 if !ta {
-                    backend::matmul(da, sa.dim(1), dc, mat(r.val(b), sb, !tb), acc, None, Activation::Identity)
+                    backend::matmul(
+                        da,
+                        sa.dim(1),
+                        dc,
+                        mat(r.val(b), sb, !tb),
+                        acc,
+                        None,
+                        Activation::Identity,
+                    )
                 } else {
-                    backend::matmul(da, sa.dim(1), mat(r.val(b), sb, tb), dc.t(), acc, None, Activation::Identity)
+                    backend::matmul(
+                        da,
+                        sa.dim(1),
+                        mat(r.val(b), sb, tb),
+                        dc.t(),
+                        acc,
+                        None,
+                        Activation::Identity,
+                    )
                 }
             })?;
             ctx.grad(b, |r, db, acc| {
                 let dc = Mat::row_major(gy.reborrow(), m, n);
                 if !tb {
-                    backend::matmul(db, sb.dim(1), mat(r.val(a), sa, !ta), dc, acc, None, Activation::Identity)
+                    backend::matmul(
+                        db,
+                        sb.dim(1),
+                        mat(r.val(a), sa, !ta),
+                        dc,
+                        acc,
+                        None,
+                        Activation::Identity,
+                    )
                 } else {
-                    backend::matmul(db, sb.dim(1), dc.t(), mat(r.val(a), sa, ta), acc, None, Activation::Identity)
+                    backend::matmul(
+                        db,
+                        sb.dim(1),
+                        dc.t(),
+                        mat(r.val(a), sa, ta),
+                        acc,
+                        None,
+                        Activation::Identity,
+                    )
                 }
             })?;
         }
@@ -150,22 +219,49 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
             // dpre = act'(y)·gy  (from the output: the fused activations never need the input)
             let mut dpre_buf = None;
             if act != Activation::Identity {
-                let mut t = ctx.pool.take(ctx.values[out.index()].shape, gy_t.dtype(), gy_t.device())?;
-                backend::activation_backward(act, t.view_mut(), ctx.val(out), ctx.val(out), gy.reborrow(), false)?;
+                let mut t =
+                    ctx.pool
+                        .take(ctx.values[out.index()].shape, gy_t.dtype(), gy_t.device())?;
+                backend::activation_backward(
+                    act,
+                    t.view_mut(),
+                    ctx.val(out),
+                    ctx.val(out),
+                    gy.reborrow(),
+                    false,
+                )?;
                 dpre_buf = Some(t);
             }
             let dpre = dpre_buf.as_ref().map_or(gy.reborrow(), |t| t.view());
             // dx = dpre·W   (B×out · out×in)
             ctx.grad(x, |r, dx, acc| {
-                backend::matmul(dx, inf, Mat::row_major(dpre.reborrow(), batch, outf), mat(r.val(w), sw, false), acc, None, Activation::Identity)
+                backend::matmul(
+                    dx,
+                    inf,
+                    Mat::row_major(dpre.reborrow(), batch, outf),
+                    mat(r.val(w), sw, false),
+                    acc,
+                    None,
+                    Activation::Identity,
+                )
             })?;
             // dW = dpreᵀ·x  (out×B · B×in)
             ctx.grad(w, |r, dw, acc| {
-                backend::matmul(dw, inf, Mat::row_major(dpre.reborrow(), batch, outf).t(), mat(r.val(x), sx, false), acc, None, Activation::Identity)
+                backend::matmul(
+                    dw,
+                    inf,
+                    Mat::row_major(dpre.reborrow(), batch, outf).t(),
+                    mat(r.val(x), sx, false),
+                    acc,
+                    None,
+                    Activation::Identity,
+                )
             })?;
             // db = Σ_rows dpre
             if let Some(b) = b {
-                ctx.grad(b, |_, db, acc| backend::sum_forward(db, dpre.reborrow(), 1, batch, outf, 1.0, acc))?;
+                ctx.grad(b, |_, db, acc| {
+                    backend::sum_forward(db, dpre.reborrow(), 1, batch, outf, 1.0, acc)
+                })?;
             }
             drop(dpre);
             if let Some(t) = dpre_buf {
@@ -173,66 +269,164 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
             }
         }
         Op::Activation { x, act } => {
-            ctx.grad(x, |r, dx, acc| backend::activation_backward(act, dx, r.val(x), r.val(out), gy.reborrow(), acc))?;
+            ctx.grad(x, |r, dx, acc| {
+                backend::activation_backward(act, dx, r.val(x), r.val(out), gy.reborrow(), acc)
+            })?;
         }
         Op::Unary { x, op } => {
-            ctx.grad(x, |r, dx, acc| backend::unary_backward(op, dx, r.val(x), r.val(out), gy.reborrow(), acc))?;
+            ctx.grad(x, |r, dx, acc| {
+                backend::unary_backward(op, dx, r.val(x), r.val(out), gy.reborrow(), acc)
+            })?;
         }
         Op::Binary { a, b, op, bc } => {
             let (rows, cols) = ctx.values[a.index()].shape.as_matrix();
-            ctx.grad(a, |r, da, acc| backend::binary_backward(op, Some((da, acc)), None, r.val(a), r.val(b), gy.reborrow(), rows, cols, bc))?;
-            ctx.grad(b, |r, db, acc| backend::binary_backward(op, None, Some((db, acc)), r.val(a), r.val(b), gy.reborrow(), rows, cols, bc))?;
+            ctx.grad(a, |r, da, acc| {
+                backend::binary_backward(
+                    op,
+                    Some((da, acc)),
+                    None,
+                    r.val(a),
+                    r.val(b),
+                    gy.reborrow(),
+                    rows,
+                    cols,
+                    bc,
+                )
+            })?;
+            ctx.grad(b, |r, db, acc| {
+                backend::binary_backward(
+                    op,
+                    None,
+                    Some((db, acc)),
+                    r.val(a),
+                    r.val(b),
+                    gy.reborrow(),
+                    rows,
+                    cols,
+                    bc,
+                )
+            })?;
         }
-        Op::Sum { x, outer, n, inner, scale } => {
-            ctx.grad(x, |_, dx, acc| backend::sum_backward(dx, gy.reborrow(), outer, n, inner, scale, acc))?;
+        Op::Sum {
+            x,
+            outer,
+            n,
+            inner,
+            scale,
+        } => {
+            ctx.grad(x, |_, dx, acc| {
+                backend::sum_backward(dx, gy.reborrow(), outer, n, inner, scale, acc)
+            })?;
         }
-        Op::Max { x, argmax, outer, n, inner } => {
-            ctx.grad(x, |r, dx, acc| backend::max_backward(dx, r.val(argmax), gy.reborrow(), outer, n, inner, acc))?;
+        Op::Max {
+            x,
+            argmax,
+            outer,
+            n,
+            inner,
+        } => {
+            ctx.grad(x, |r, dx, acc| {
+                backend::max_backward(dx, r.val(argmax), gy.reborrow(), outer, n, inner, acc)
+            })?;
         }
         Op::Transpose { x } => {
             let s = ctx.values[x.index()].shape;
             // y (c×r) = xᵀ, so dx (r×c) = gyᵀ
-            ctx.grad_via_temp(x, gy_t, |_, dst| backend::transpose(dst, gy.reborrow(), s.dim(1), s.dim(0)))?;
+            ctx.grad_via_temp(x, gy_t, |_, dst| {
+                backend::transpose(dst, gy.reborrow(), s.dim(1), s.dim(0))
+            })?;
         }
         Op::Reshape { x } => {
             ctx.grad(x, |_, dx, acc| {
-                if acc { backend::axpby(dx, 1.0, gy.reborrow(), 1.0) } else { backend::copy(dx, gy.reborrow()) }
+                if acc {
+                    backend::axpby(dx, 1.0, gy.reborrow(), 1.0)
+                } else {
+                    backend::copy(dx, gy.reborrow())
+                }
             })?;
         }
         Op::Softmax { x } => {
             let (rows, cols) = ctx.values[x.index()].shape.as_matrix();
-            ctx.grad(x, |r, dx, acc| backend::softmax_backward(dx, r.val(out), gy.reborrow(), rows, cols, acc))?;
+            ctx.grad(x, |r, dx, acc| {
+                backend::softmax_backward(dx, r.val(out), gy.reborrow(), rows, cols, acc)
+            })?;
         }
         Op::LogSoftmax { x } => {
             let (rows, cols) = ctx.values[x.index()].shape.as_matrix();
-            ctx.grad(x, |r, dx, acc| backend::log_softmax_backward(dx, r.val(out), gy.reborrow(), rows, cols, acc))?;
+            ctx.grad(x, |r, dx, acc| {
+                backend::log_softmax_backward(dx, r.val(out), gy.reborrow(), rows, cols, acc)
+            })?;
         }
         Op::Dropout { x, mask } => {
-            ctx.grad(x, |r, dx, acc| backend::dropout_backward(dx, r.val(mask), gy.reborrow(), acc))?;
+            ctx.grad(x, |r, dx, acc| {
+                backend::dropout_backward(dx, r.val(mask), gy.reborrow(), acc)
+            })?;
         }
-        Op::BatchNorm { x, gamma, beta, mean, var, eps } => {
+        Op::BatchNorm {
+            x,
+            gamma,
+            beta,
+            mean,
+            var,
+            eps,
+        } => {
             let s = ctx.values[x.index()].shape;
             let (rows, cols) = (s.dim(0), s.dim(1));
             macro_rules! bn {
                 ($r:expr, $dx:expr, $dg:expr, $db:expr) => {
-                    backend::batchnorm_backward($dx, $dg, $db, $r.val(x), $r.val(mean), $r.val(var), $r.val(gamma), gy.reborrow(), rows, cols, eps)
+                    backend::batchnorm_backward(
+                        $dx,
+                        $dg,
+                        $db,
+                        $r.val(x),
+                        $r.val(mean),
+                        $r.val(var),
+                        $r.val(gamma),
+                        gy.reborrow(),
+                        rows,
+                        cols,
+                        eps,
+                    )
                 };
             }
             ctx.grad(x, |r, d, acc| bn!(r, Some((d, acc)), None, None))?;
             ctx.grad(gamma, |r, d, acc| bn!(r, None, Some((d, acc)), None))?;
             ctx.grad(beta, |r, d, acc| bn!(r, None, None, Some((d, acc))))?;
         }
-        Op::SoftmaxCrossEntropy { logits, targets, probs } => {
+        Op::SoftmaxCrossEntropy {
+            logits,
+            targets,
+            probs,
+        } => {
             let (rows, cols) = ctx.values[logits.index()].shape.as_matrix();
             ctx.grad(logits, |r, dx, acc| {
-                backend::softmax_cross_entropy_backward(dx, r.val(probs), r.val(targets), gy.reborrow(), rows, cols, acc)
+                backend::softmax_cross_entropy_backward(
+                    dx,
+                    r.val(probs),
+                    r.val(targets),
+                    gy.reborrow(),
+                    rows,
+                    cols,
+                    acc,
+                )
             })?;
         }
         Op::BceWithLogits { x, targets } => {
-            ctx.grad(x, |r, dx, acc| backend::bce_with_logits_backward(dx, r.val(x), r.val(targets), gy.reborrow(), acc))?;
+            ctx.grad(x, |r, dx, acc| {
+                backend::bce_with_logits_backward(dx, r.val(x), r.val(targets), gy.reborrow(), acc)
+            })?;
         }
         Op::Regression { pred, target, kind } => {
-            ctx.grad(pred, |r, dp, acc| backend::regression_loss_backward(kind, dp, r.val(pred), r.val(target), gy.reborrow(), acc))?;
+            ctx.grad(pred, |r, dp, acc| {
+                backend::regression_loss_backward(
+                    kind,
+                    dp,
+                    r.val(pred),
+                    r.val(target),
+                    gy.reborrow(),
+                    acc,
+                )
+            })?;
         }
     }
     Ok(())

@@ -29,28 +29,90 @@ impl Var {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
     /// `out = op(a) · op(b)`, 2-D.
-    MatMul { a: Var, b: Var, ta: bool, tb: bool },
+    MatMul {
+        a: Var,
+        b: Var,
+        ta: bool,
+        tb: bool,
+    },
     /// Fused dense layer: `out = act(x · wᵀ + b)`, `w` is `[out, in]`. `act` never needs its
     /// input for backward (GELU is recorded as a separate activation).
-    Linear { x: Var, w: Var, b: Option<Var>, act: Activation },
-    Activation { x: Var, act: Activation },
-    Unary { x: Var, op: UnaryOp },
-    Binary { a: Var, b: Var, op: BinaryOp, bc: Broadcast },
+    Linear {
+        x: Var,
+        w: Var,
+        b: Option<Var>,
+        act: Activation,
+    },
+    Activation {
+        x: Var,
+        act: Activation,
+    },
+    Unary {
+        x: Var,
+        op: UnaryOp,
+    },
+    Binary {
+        a: Var,
+        b: Var,
+        op: BinaryOp,
+        bc: Broadcast,
+    },
     /// `out = scale · Σ` over the middle axis of `outer × n × inner`.
-    Sum { x: Var, outer: usize, n: usize, inner: usize, scale: f64 },
-    Max { x: Var, argmax: Var, outer: usize, n: usize, inner: usize },
-    Transpose { x: Var },
-    Reshape { x: Var },
-    Softmax { x: Var },
-    LogSoftmax { x: Var },
-    Dropout { x: Var, mask: Var },
-    BatchNorm { x: Var, gamma: Var, beta: Var, mean: Var, var: Var, eps: f32 },
+    Sum {
+        x: Var,
+        outer: usize,
+        n: usize,
+        inner: usize,
+        scale: f64,
+    },
+    Max {
+        x: Var,
+        argmax: Var,
+        outer: usize,
+        n: usize,
+        inner: usize,
+    },
+    Transpose {
+        x: Var,
+    },
+    Reshape {
+        x: Var,
+    },
+    Softmax {
+        x: Var,
+    },
+    LogSoftmax {
+        x: Var,
+    },
+    Dropout {
+        x: Var,
+        mask: Var,
+    },
+    BatchNorm {
+        x: Var,
+        gamma: Var,
+        beta: Var,
+        mean: Var,
+        var: Var,
+        eps: f32,
+    },
     /// Per-row loss; `probs` kept for backward.
-    SoftmaxCrossEntropy { logits: Var, targets: Var, probs: Var },
+    SoftmaxCrossEntropy {
+        logits: Var,
+        targets: Var,
+        probs: Var,
+    },
     /// Per-element loss.
-    BceWithLogits { x: Var, targets: Var },
+    BceWithLogits {
+        x: Var,
+        targets: Var,
+    },
     /// Per-element loss.
-    Regression { pred: Var, target: Var, kind: RegressionLoss },
+    Regression {
+        pred: Var,
+        target: Var,
+        kind: RegressionLoss,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -115,7 +177,13 @@ impl Tape {
     /// `seed` drives dropout masks for this pass.
     pub fn graph<'a>(&'a mut self, params: &'a ParamStore, training: bool, seed: u64) -> Graph<'a> {
         self.reset();
-        Graph { tape: self, params, training, seed, rng_offset: 0 }
+        Graph {
+            tape: self,
+            params,
+            training,
+            seed,
+            rng_offset: 0,
+        }
     }
 
     fn reset(&mut self) {
@@ -143,7 +211,14 @@ impl Tape {
     pub fn describe(&self) -> String {
         self.nodes
             .iter()
-            .map(|n| format!("%{} {} = {:?}", n.out.0, self.values[n.out.index()].shape, n.op))
+            .map(|n| {
+                format!(
+                    "%{} {} = {:?}",
+                    n.out.0,
+                    self.values[n.out.index()].shape,
+                    n.op
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -213,7 +288,11 @@ impl<'a> Graph<'a> {
     fn push_value(&mut self, t: Tensor, requires_grad: bool) -> Var {
         let v = Var(self.tape.values.len() as u32);
         let shape = *t.shape();
-        self.tape.values.push(Value { slot: Slot::Owned(t), shape, requires_grad });
+        self.tape.values.push(Value {
+            slot: Slot::Owned(t),
+            shape,
+            requires_grad,
+        });
         self.tape.grads.push(None);
         v
     }
@@ -228,7 +307,11 @@ impl<'a> Graph<'a> {
     pub fn param(&mut self, id: ParamId) -> Var {
         let shape = self.params.spec(id).shape;
         let v = Var(self.tape.values.len() as u32);
-        self.tape.values.push(Value { slot: Slot::Param { id }, shape, requires_grad: true });
+        self.tape.values.push(Value {
+            slot: Slot::Param { id },
+            shape,
+            requires_grad: true,
+        });
         self.tape.grads.push(None);
         v
     }
@@ -244,9 +327,17 @@ impl<'a> Graph<'a> {
     pub fn input_from_slice(&mut self, data: &[f32], shape: impl Into<Shape>) -> Result<Var> {
         let shape = shape.into();
         if data.len() != shape.numel() {
-            return Err(Error::ElementCount { op: "input_from_slice", shape, expected: shape.numel(), got: data.len() });
+            return Err(Error::ElementCount {
+                op: "input_from_slice",
+                shape,
+                expected: shape.numel(),
+                got: data.len(),
+            });
         }
-        let mut buf = self.tape.pool.take(shape, self.params.dtype(), self.params.device())?;
+        let mut buf = self
+            .tape
+            .pool
+            .take(shape, self.params.dtype(), self.params.device())?;
         match buf.view_mut() {
             SliceMut::F32(s) => s.copy_from_slice(data),
             SliceMut::F64(s) => s.iter_mut().zip(data).for_each(|(d, &v)| *d = v as f64),
@@ -261,11 +352,19 @@ impl<'a> Graph<'a> {
         let (rows, cols) = src.shape().as_matrix();
         let n = idx.numel();
         if let Some(ix) = idx.as_f32_slice() {
-            if let Some(bad) = ix.iter().find(|&&i| !(i >= 0.0 && (i as usize) < rows && i.fract() == 0.0)) {
-                return Err(Error::invalid(format!("gather_rows: row index {bad} out of range 0..{rows}")));
+            if let Some(bad) = ix
+                .iter()
+                .find(|&&i| !(i >= 0.0 && (i as usize) < rows && i.fract() == 0.0))
+            {
+                return Err(Error::invalid(format!(
+                    "gather_rows: row index {bad} out of range 0..{rows}"
+                )));
             }
         }
-        let mut buf = self.tape.pool.take(Shape::new(&[n, cols]), src.dtype(), src.device())?;
+        let mut buf = self
+            .tape
+            .pool
+            .take(Shape::new(&[n, cols]), src.dtype(), src.device())?;
         backend::gather_rows(buf.view_mut(), src.view(), idx.view(), cols)?;
         Ok(self.push_value(buf, false))
     }
@@ -276,12 +375,30 @@ impl<'a> Graph<'a> {
     pub fn matmul_t(&mut self, a: Var, b: Var, ta: bool, tb: bool) -> Result<Var> {
         let (sa, sb) = (self.shape(a), self.shape(b));
         if sa.rank() != 2 || sb.rank() != 2 {
-            return Err(Error::shape("matmul", format!("expected 2-D operands, got {sa} and {sb}")));
+            return Err(Error::shape(
+                "matmul",
+                format!("expected 2-D operands, got {sa} and {sb}"),
+            ));
         }
-        let (m, k) = if ta { (sa.dim(1), sa.dim(0)) } else { (sa.dim(0), sa.dim(1)) };
-        let (k2, n) = if tb { (sb.dim(1), sb.dim(0)) } else { (sb.dim(0), sb.dim(1)) };
+        let (m, k) = if ta {
+            (sa.dim(1), sa.dim(0))
+        } else {
+            (sa.dim(0), sa.dim(1))
+        };
+        let (k2, n) = if tb {
+            (sb.dim(1), sb.dim(0))
+        } else {
+            (sb.dim(0), sb.dim(1))
+        };
         if k != k2 {
-            return Err(Error::shape("matmul", format!("{sa}{} · {sb}{}: inner sizes {k} and {k2} differ", if ta { "ᵀ" } else { "" }, if tb { "ᵀ" } else { "" })));
+            return Err(Error::shape(
+                "matmul",
+                format!(
+                    "{sa}{} · {sb}{}: inner sizes {k} and {k2} differ",
+                    if ta { "ᵀ" } else { "" },
+                    if tb { "ᵀ" } else { "" }
+                ),
+            ));
         }
         let mut out = self.alloc_like(a, Shape::new(&[m, n]))?;
         {
@@ -302,16 +419,26 @@ impl<'a> Graph<'a> {
     pub fn linear(&mut self, x: Var, w: Var, b: Option<Var>, act: Activation) -> Result<Var> {
         let (sx, sw) = (self.shape(x), self.shape(w));
         if sx.rank() != 2 || sw.rank() != 2 || sx.dim(1) != sw.dim(1) {
-            return Err(Error::shape("linear", format!("input {sx} does not match weight {sw} ([out, in])")));
+            return Err(Error::shape(
+                "linear",
+                format!("input {sx} does not match weight {sw} ([out, in])"),
+            ));
         }
         let (batch, outf) = (sx.dim(0), sw.dim(0));
         if let Some(b) = b {
             let sb = self.shape(b);
             if sb.numel() != outf {
-                return Err(Error::shape("linear", format!("bias {sb} does not match {outf} outputs")));
+                return Err(Error::shape(
+                    "linear",
+                    format!("bias {sb} does not match {outf} outputs"),
+                ));
             }
         }
-        let fused = if act.backward_needs_input() { Activation::Identity } else { act };
+        let fused = if act.backward_needs_input() {
+            Activation::Identity
+        } else {
+            act
+        };
         let mut out = self.alloc_like(x, Shape::new(&[batch, outf]))?;
         {
             let xm = mat(self.value(x), sx, false);
@@ -319,9 +446,24 @@ impl<'a> Graph<'a> {
             let bias = b.map(|b| self.value(b));
             backend::matmul(out.view_mut(), outf, xm, wm, false, bias, fused)?;
         }
-        let rg = self.requires_grad(x) || self.requires_grad(w) || b.is_some_and(|b| self.requires_grad(b));
-        let y = self.record(out, Op::Linear { x, w, b, act: fused }, rg);
-        if fused != act { self.activation(y, act) } else { Ok(y) }
+        let rg = self.requires_grad(x)
+            || self.requires_grad(w)
+            || b.is_some_and(|b| self.requires_grad(b));
+        let y = self.record(
+            out,
+            Op::Linear {
+                x,
+                w,
+                b,
+                act: fused,
+            },
+            rg,
+        );
+        if fused != act {
+            self.activation(y, act)
+        } else {
+            Ok(y)
+        }
     }
 
     // ---- elementwise -----------------------------------------------------------------------
@@ -383,9 +525,18 @@ impl<'a> Graph<'a> {
     pub fn binary(&mut self, a: Var, b: Var, op: BinaryOp) -> Result<Var> {
         let (sa, sb) = (self.shape(a), self.shape(b));
         let (rows, cols) = sa.as_matrix();
-        let bc = broadcast_of(sa, sb).ok_or_else(|| Error::shape("binary", format!("cannot broadcast {sb} against {sa}")))?;
+        let bc = broadcast_of(sa, sb)
+            .ok_or_else(|| Error::shape("binary", format!("cannot broadcast {sb} against {sa}")))?;
         let mut out = self.alloc_like(a, sa)?;
-        backend::binary_forward(op, out.view_mut(), self.value(a), self.value(b), rows, cols, bc)?;
+        backend::binary_forward(
+            op,
+            out.view_mut(),
+            self.value(a),
+            self.value(b),
+            rows,
+            cols,
+            bc,
+        )?;
         let rg = self.requires_grad(a) || self.requires_grad(b);
         Ok(self.record(out, Op::Binary { a, b, op, bc }, rg))
     }
@@ -413,11 +564,19 @@ impl<'a> Graph<'a> {
                 let (o, n, i) = s.around_axis(ax);
                 (o, n, i, s.without_axis(ax))
             }
-            Some(ax) => return Err(Error::shape("sum", format!("axis {ax} out of range for {s}"))),
+            Some(ax) => {
+                return Err(Error::shape(
+                    "sum",
+                    format!("axis {ax} out of range for {s}"),
+                ));
+            }
         };
         let scale = if mean {
             if n == 0 {
-                return Err(Error::shape("mean", format!("mean over an empty axis of {s}")));
+                return Err(Error::shape(
+                    "mean",
+                    format!("mean over an empty axis of {s}"),
+                ));
             }
             1.0 / n as f64
         } else {
@@ -426,7 +585,17 @@ impl<'a> Graph<'a> {
         let mut out = self.alloc_like(x, out_shape)?;
         backend::sum_forward(out.view_mut(), self.value(x), outer, n, inner, scale, false)?;
         let rg = self.requires_grad(x);
-        Ok(self.record(out, Op::Sum { x, outer, n, inner, scale }, rg))
+        Ok(self.record(
+            out,
+            Op::Sum {
+                x,
+                outer,
+                n,
+                inner,
+                scale,
+            },
+            rg,
+        ))
     }
 
     pub fn sum_all(&mut self, x: Var) -> Result<Var> {
@@ -446,23 +615,46 @@ impl<'a> Graph<'a> {
     pub fn max_axis(&mut self, x: Var, axis: usize) -> Result<Var> {
         let s = self.shape(x);
         if axis >= s.rank() || s.dim(axis) == 0 {
-            return Err(Error::shape("max", format!("axis {axis} invalid or empty for {s}")));
+            return Err(Error::shape(
+                "max",
+                format!("axis {axis} invalid or empty for {s}"),
+            ));
         }
         let (outer, n, inner) = s.around_axis(axis);
         let os = s.without_axis(axis);
         let mut out = self.alloc_like(x, os)?;
         let mut am = self.alloc_like(x, os)?;
-        backend::max_forward(out.view_mut(), am.view_mut(), self.value(x), outer, n, inner)?;
+        backend::max_forward(
+            out.view_mut(),
+            am.view_mut(),
+            self.value(x),
+            outer,
+            n,
+            inner,
+        )?;
         let argmax = self.push_value(am, false);
         let rg = self.requires_grad(x);
-        Ok(self.record(out, Op::Max { x, argmax, outer, n, inner }, rg))
+        Ok(self.record(
+            out,
+            Op::Max {
+                x,
+                argmax,
+                outer,
+                n,
+                inner,
+            },
+            rg,
+        ))
     }
 
     pub fn reshape(&mut self, x: Var, shape: impl Into<Shape>) -> Result<Var> {
         let shape = shape.into();
         let s = self.shape(x);
         if shape.numel() != s.numel() {
-            return Err(Error::shape("reshape", format!("cannot reshape {s} into {shape}")));
+            return Err(Error::shape(
+                "reshape",
+                format!("cannot reshape {s} into {shape}"),
+            ));
         }
         let mut out = self.alloc_like(x, shape)?;
         backend::copy(out.view_mut(), self.value(x))?;
@@ -474,7 +666,10 @@ impl<'a> Graph<'a> {
     pub fn transpose(&mut self, x: Var) -> Result<Var> {
         let s = self.shape(x);
         if s.rank() != 2 {
-            return Err(Error::shape("transpose", format!("expected a 2-D value, got {s}")));
+            return Err(Error::shape(
+                "transpose",
+                format!("expected a 2-D value, got {s}"),
+            ));
         }
         let (r, c) = (s.dim(0), s.dim(1));
         let mut out = self.alloc_like(x, Shape::new(&[c, r]))?;
@@ -508,7 +703,9 @@ impl<'a> Graph<'a> {
     /// Inverted dropout with drop probability `p` in training mode; identity in eval mode.
     pub fn dropout(&mut self, x: Var, p: f32) -> Result<Var> {
         if !(0.0..1.0).contains(&p) {
-            return Err(Error::invalid(format!("dropout probability {p} not in [0, 1)")));
+            return Err(Error::invalid(format!(
+                "dropout probability {p} not in [0, 1)"
+            )));
         }
         if !self.training || p == 0.0 {
             return Ok(x);
@@ -518,7 +715,14 @@ impl<'a> Graph<'a> {
         let mut mask = self.alloc_like(x, s)?;
         let offset = self.rng_offset;
         self.rng_offset += s.numel() as u64;
-        backend::dropout_forward(out.view_mut(), mask.view_mut(), self.value(x), p, self.seed, offset)?;
+        backend::dropout_forward(
+            out.view_mut(),
+            mask.view_mut(),
+            self.value(x),
+            p,
+            self.seed,
+            offset,
+        )?;
         let mask = self.push_value(mask, false);
         let rg = self.requires_grad(x);
         Ok(self.record(out, Op::Dropout { x, mask }, rg))
@@ -526,17 +730,32 @@ impl<'a> Graph<'a> {
 
     /// Training-mode batch normalisation over rows of `x: [batch, features]`. Returns the output
     /// and the batch mean and (biased) variance, for the caller's running statistics.
-    pub fn batch_norm(&mut self, x: Var, gamma: Var, beta: Var, eps: f32) -> Result<(Var, Var, Var)> {
+    pub fn batch_norm(
+        &mut self,
+        x: Var,
+        gamma: Var,
+        beta: Var,
+        eps: f32,
+    ) -> Result<(Var, Var, Var)> {
         let s = self.shape(x);
         if s.rank() != 2 {
-            return Err(Error::shape("batch_norm", format!("expected [batch, features], got {s}")));
+            return Err(Error::shape(
+                "batch_norm",
+                format!("expected [batch, features], got {s}"),
+            ));
         }
         let (r, c) = (s.dim(0), s.dim(1));
         if self.shape(gamma).numel() != c || self.shape(beta).numel() != c {
-            return Err(Error::shape("batch_norm", format!("gamma/beta must have {c} elements")));
+            return Err(Error::shape(
+                "batch_norm",
+                format!("gamma/beta must have {c} elements"),
+            ));
         }
         if r < 2 {
-            return Err(Error::shape("batch_norm", "training needs a batch of at least 2 rows".to_string()));
+            return Err(Error::shape(
+                "batch_norm",
+                "training needs a batch of at least 2 rows".to_string(),
+            ));
         }
         let mut out = self.alloc_like(x, s)?;
         let mut mean = self.alloc_like(x, Shape::new(&[c]))?;
@@ -555,7 +774,18 @@ impl<'a> Graph<'a> {
         let mean = self.push_value(mean, false);
         let var = self.push_value(var, false);
         let rg = self.requires_grad(x) || self.requires_grad(gamma) || self.requires_grad(beta);
-        let y = self.record(out, Op::BatchNorm { x, gamma, beta, mean, var, eps }, rg);
+        let y = self.record(
+            out,
+            Op::BatchNorm {
+                x,
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            },
+            rg,
+        );
         Ok((y, mean, var))
     }
 
@@ -566,45 +796,84 @@ impl<'a> Graph<'a> {
     pub fn softmax_cross_entropy(&mut self, logits: Var, targets: Var) -> Result<Var> {
         let s = self.shape(logits);
         if s.rank() != 2 {
-            return Err(Error::shape("softmax_cross_entropy", format!("logits must be [rows, classes], got {s}")));
+            return Err(Error::shape(
+                "softmax_cross_entropy",
+                format!("logits must be [rows, classes], got {s}"),
+            ));
         }
         let (r, c) = (s.dim(0), s.dim(1));
         if self.shape(targets).numel() != r {
-            return Err(Error::shape("softmax_cross_entropy", format!("{} targets for {r} rows", self.shape(targets).numel())));
+            return Err(Error::shape(
+                "softmax_cross_entropy",
+                format!("{} targets for {r} rows", self.shape(targets).numel()),
+            ));
         }
         // Validate class indices on the host when they are there (CUDA targets are validated
         // when the batch is built).
         if let SliceRef::F32(t) = self.value(targets) {
-            if let Some(bad) = t.iter().find(|&&v| !(v >= 0.0 && (v as usize) < c && v.fract() == 0.0)) {
-                return Err(Error::invalid(format!("class index {bad} out of range 0..{c}")));
+            if let Some(bad) = t
+                .iter()
+                .find(|&&v| !(v >= 0.0 && (v as usize) < c && v.fract() == 0.0))
+            {
+                return Err(Error::invalid(format!(
+                    "class index {bad} out of range 0..{c}"
+                )));
             }
         }
         if let SliceRef::F64(t) = self.value(targets) {
-            if let Some(bad) = t.iter().find(|&&v| !(v >= 0.0 && (v as usize) < c && v.fract() == 0.0)) {
-                return Err(Error::invalid(format!("class index {bad} out of range 0..{c}")));
+            if let Some(bad) = t
+                .iter()
+                .find(|&&v| !(v >= 0.0 && (v as usize) < c && v.fract() == 0.0))
+            {
+                return Err(Error::invalid(format!(
+                    "class index {bad} out of range 0..{c}"
+                )));
             }
         }
         let mut loss = self.alloc_like(logits, Shape::new(&[r]))?;
         let mut probs = self.alloc_like(logits, s)?;
-        backend::softmax_cross_entropy_forward(loss.view_mut(), probs.view_mut(), self.value(logits), self.value(targets), r, c)?;
+        backend::softmax_cross_entropy_forward(
+            loss.view_mut(),
+            probs.view_mut(),
+            self.value(logits),
+            self.value(targets),
+            r,
+            c,
+        )?;
         let probs = self.push_value(probs, false);
         let rg = self.requires_grad(logits);
-        Ok(self.record(loss, Op::SoftmaxCrossEntropy { logits, targets, probs }, rg))
+        Ok(self.record(
+            loss,
+            Op::SoftmaxCrossEntropy {
+                logits,
+                targets,
+                probs,
+            },
+            rg,
+        ))
     }
 
     /// The probabilities a [`Graph::softmax_cross_entropy`] value kept.
     pub fn probs_of(&self, loss: Var) -> Option<Var> {
-        self.tape.nodes.iter().rev().find(|n| n.out == loss).and_then(|n| match n.op {
-            Op::SoftmaxCrossEntropy { probs, .. } => Some(probs),
-            _ => None,
-        })
+        self.tape
+            .nodes
+            .iter()
+            .rev()
+            .find(|n| n.out == loss)
+            .and_then(|n| match n.op {
+                Op::SoftmaxCrossEntropy { probs, .. } => Some(probs),
+                _ => None,
+            })
     }
 
     /// Per-element binary cross-entropy from logits (targets in [0, 1], same shape).
     pub fn bce_with_logits(&mut self, x: Var, targets: Var) -> Result<Var> {
         let s = self.shape(x);
         if self.shape(targets) != s {
-            return Err(Error::shape("bce_with_logits", format!("targets {} vs logits {s}", self.shape(targets))));
+            return Err(Error::shape(
+                "bce_with_logits",
+                format!("targets {} vs logits {s}", self.shape(targets)),
+            ));
         }
         let mut out = self.alloc_like(x, s)?;
         backend::bce_with_logits_forward(out.view_mut(), self.value(x), self.value(targets))?;
@@ -616,10 +885,18 @@ impl<'a> Graph<'a> {
     pub fn regression_loss(&mut self, pred: Var, target: Var, kind: RegressionLoss) -> Result<Var> {
         let s = self.shape(pred);
         if self.shape(target) != s {
-            return Err(Error::shape("regression_loss", format!("target {} vs prediction {s}", self.shape(target))));
+            return Err(Error::shape(
+                "regression_loss",
+                format!("target {} vs prediction {s}", self.shape(target)),
+            ));
         }
         let mut out = self.alloc_like(pred, s)?;
-        backend::regression_loss_forward(kind, out.view_mut(), self.value(pred), self.value(target))?;
+        backend::regression_loss_forward(
+            kind,
+            out.view_mut(),
+            self.value(pred),
+            self.value(target),
+        )?;
         let rg = self.requires_grad(pred);
         Ok(self.record(out, Op::Regression { pred, target, kind }, rg))
     }
@@ -630,10 +907,20 @@ impl<'a> Graph<'a> {
     /// (flat, the layout of this graph's parameter store): zero it once per step.
     pub fn backward(&mut self, loss: Var, param_grads: &mut Tensor) -> Result<()> {
         if self.shape(loss).numel() != 1 {
-            return Err(Error::shape("backward", format!("loss must be a scalar, got {}", self.shape(loss))));
+            return Err(Error::shape(
+                "backward",
+                format!("loss must be a scalar, got {}", self.shape(loss)),
+            ));
         }
         if param_grads.numel() != self.params.len() {
-            return Err(Error::shape("backward", format!("gradient buffer has {} elements, parameters {}", param_grads.numel(), self.params.len())));
+            return Err(Error::shape(
+                "backward",
+                format!(
+                    "gradient buffer has {} elements, parameters {}",
+                    param_grads.numel(),
+                    self.params.len()
+                ),
+            ));
         }
         super::rules::backward(self.tape, self.params, loss, param_grads)
     }

@@ -20,9 +20,9 @@ use neurite_kernels::cpu::matmul::{Epilogue, MatRef};
 use neurite_kernels::cpu::optim::{AdamParams, RmspropParams, SgdParams};
 
 use self::elem::Elem;
-use neurite_kernels::Real;
 use crate::error::{Error, Result};
 use crate::storage::{SliceMut, SliceRef};
+use neurite_kernels::Real;
 
 /// Dispatch on a mutable output: `|o: T| cpu_expr` runs for f32 and f64 with `T` the element
 /// type; `|g| gpu_expr` runs for CUDA.
@@ -85,7 +85,11 @@ macro_rules! on_ref {
 
 #[cfg(feature = "cuda")]
 fn mismatch(op: &'static str, want: &str, got: &SliceRef) -> Error {
-    Error::Mismatch { op, left: want.to_string(), right: got.describe() }
+    Error::Mismatch {
+        op,
+        left: want.to_string(),
+        right: got.describe(),
+    }
 }
 
 fn cpu<'a, T: Elem>(op: &'static str, s: SliceRef<'a>) -> Result<&'a [T]> {
@@ -113,7 +117,8 @@ fn cpu_opt<'a, T: Elem>(op: &'static str, s: Option<SliceRef<'a>>) -> Result<Opt
 type GradMut<'a> = Option<(SliceMut<'a>, bool)>;
 
 fn cpu_grad<'a, T: Elem>(op: &'static str, g: GradMut<'a>) -> Result<Option<(&'a mut [T], bool)>> {
-    g.map(|(s, acc)| cpu_mut::<T>(op, s).map(|s| (s, acc))).transpose()
+    g.map(|(s, acc)| cpu_mut::<T>(op, s).map(|s| (s, acc)))
+        .transpose()
 }
 
 #[cfg(feature = "cuda")]
@@ -128,7 +133,11 @@ fn gpu<'a>(op: &'static str, s: SliceRef<'a>) -> Result<cuda::CudaRef<'a>> {
 fn gpu_mut<'a>(op: &'static str, s: SliceMut<'a>) -> Result<cuda::CudaMut<'a>> {
     match s {
         SliceMut::Cuda(c) => Ok(c),
-        other => Err(Error::Mismatch { op, left: "cuda/f32".into(), right: other.describe() }),
+        other => Err(Error::Mismatch {
+            op,
+            left: "cuda/f32".into(),
+            right: other.describe(),
+        }),
     }
 }
 
@@ -139,7 +148,8 @@ fn gpu_opt<'a>(op: &'static str, s: Option<SliceRef<'a>>) -> Result<Option<cuda:
 
 #[cfg(feature = "cuda")]
 fn gpu_grad<'a>(op: &'static str, g: GradMut<'a>) -> Result<Option<(cuda::CudaMut<'a>, bool)>> {
-    g.map(|(s, acc)| gpu_mut(op, s).map(|s| (s, acc))).transpose()
+    g.map(|(s, acc)| gpu_mut(op, s).map(|s| (s, acc)))
+        .transpose()
 }
 
 /// A strided matrix operand of [`matmul`].
@@ -153,26 +163,48 @@ pub struct Mat<'a> {
 
 impl<'a> Mat<'a> {
     pub fn row_major(data: SliceRef<'a>, rows: usize, cols: usize) -> Self {
-        Mat { data, rows, cols, rs: cols, cs: 1 }
+        Mat {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
     pub fn t(self) -> Self {
-        Mat { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        Mat {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
     fn cpu<T: Elem>(self, op: &'static str) -> Result<MatRef<'a, T>> {
-        Ok(MatRef { data: cpu::<T>(op, self.data)?, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs })
+        Ok(MatRef {
+            data: cpu::<T>(op, self.data)?,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        })
     }
 }
 
 /// `dst = src` (same length).
 pub fn copy(dst: SliceMut, src: SliceRef) -> Result<()> {
     const OP: &str = "copy";
-    on_mut!(dst, |d: T| d.copy_from_slice(cpu::<T>(OP, src)?), |g| cuda::copy(g, gpu(OP, src)?)?);
+    on_mut!(dst, |d: T| d.copy_from_slice(cpu::<T>(OP, src)?), |g| {
+        cuda::copy(g, gpu(OP, src)?)?
+    });
     Ok(())
 }
 
 /// Every element of `dst` set to `v`.
 pub fn fill(dst: SliceMut, v: f64) -> Result<()> {
-    on_mut!(dst, |d: T| d.fill(T::from_f64(v)), |g| cuda::fill(g, v as f32)?);
+    on_mut!(dst, |d: T| d.fill(T::from_f64(v)), |g| cuda::fill(
+        g, v as f32
+    )?);
     Ok(())
 }
 
@@ -188,12 +220,18 @@ pub fn matmul(
 ) -> Result<()> {
     const OP: &str = "matmul";
     if a.cols != b.rows {
-        return Err(Error::shape(OP, format!("{}x{} · {}x{}", a.rows, a.cols, b.rows, b.cols)));
+        return Err(Error::shape(
+            OP,
+            format!("{}x{} · {}x{}", a.rows, a.cols, b.rows, b.cols),
+        ));
     }
     on_mut!(
         c,
         |c: T| {
-            let epi = Epilogue { bias: cpu_opt::<T>(OP, bias)?, act };
+            let epi = Epilogue {
+                bias: cpu_opt::<T>(OP, bias)?,
+                act,
+            };
             T::matmul(c, ldc, a.cpu::<T>(OP)?, b.cpu::<T>(OP)?, acc, epi)
         },
         |g| cuda::matmul(g, ldc, a.gpu(OP)?, b.gpu(OP)?, acc, gpu_opt(OP, bias)?, act)?
@@ -204,21 +242,45 @@ pub fn matmul(
 #[cfg(feature = "cuda")]
 impl<'a> Mat<'a> {
     fn gpu(self, op: &'static str) -> Result<cuda::CudaMat<'a>> {
-        Ok(cuda::CudaMat { data: gpu(op, self.data)?, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs })
+        Ok(cuda::CudaMat {
+            data: gpu(op, self.data)?,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        })
     }
 }
 
 pub fn activation_forward(a: Activation, y: SliceMut, x: SliceRef) -> Result<()> {
     const OP: &str = "activation_forward";
-    on_mut!(y, |y: T| T::activation_forward(a, y, cpu::<T>(OP, x)?), |g| cuda::activation_forward(a, g, gpu(OP, x)?)?);
+    on_mut!(
+        y,
+        |y: T| T::activation_forward(a, y, cpu::<T>(OP, x)?),
+        |g| cuda::activation_forward(a, g, gpu(OP, x)?)?
+    );
     Ok(())
 }
 
-pub fn activation_backward(a: Activation, dx: SliceMut, x: SliceRef, y: SliceRef, dy: SliceRef, acc: bool) -> Result<()> {
+pub fn activation_backward(
+    a: Activation,
+    dx: SliceMut,
+    x: SliceRef,
+    y: SliceRef,
+    dy: SliceRef,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "activation_backward";
     on_mut!(
         dx,
-        |d: T| T::activation_backward(a, d, cpu::<T>(OP, x)?, cpu::<T>(OP, y)?, cpu::<T>(OP, dy)?, acc),
+        |d: T| T::activation_backward(
+            a,
+            d,
+            cpu::<T>(OP, x)?,
+            cpu::<T>(OP, y)?,
+            cpu::<T>(OP, dy)?,
+            acc
+        ),
         |g| cuda::activation_backward(a, g, gpu(OP, x)?, gpu(OP, y)?, gpu(OP, dy)?, acc)?
     );
     Ok(())
@@ -226,21 +288,45 @@ pub fn activation_backward(a: Activation, dx: SliceMut, x: SliceRef, y: SliceRef
 
 pub fn unary_forward(op: UnaryOp, y: SliceMut, x: SliceRef) -> Result<()> {
     const OP: &str = "unary_forward";
-    on_mut!(y, |y: T| T::unary_forward(op, y, cpu::<T>(OP, x)?), |g| cuda::unary_forward(op, g, gpu(OP, x)?)?);
+    on_mut!(y, |y: T| T::unary_forward(op, y, cpu::<T>(OP, x)?), |g| {
+        cuda::unary_forward(op, g, gpu(OP, x)?)?
+    });
     Ok(())
 }
 
-pub fn unary_backward(op: UnaryOp, dx: SliceMut, x: SliceRef, y: SliceRef, dy: SliceRef, acc: bool) -> Result<()> {
+pub fn unary_backward(
+    op: UnaryOp,
+    dx: SliceMut,
+    x: SliceRef,
+    y: SliceRef,
+    dy: SliceRef,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "unary_backward";
     on_mut!(
         dx,
-        |d: T| T::unary_backward(op, d, cpu::<T>(OP, x)?, cpu::<T>(OP, y)?, cpu::<T>(OP, dy)?, acc),
+        |d: T| T::unary_backward(
+            op,
+            d,
+            cpu::<T>(OP, x)?,
+            cpu::<T>(OP, y)?,
+            cpu::<T>(OP, dy)?,
+            acc
+        ),
         |g| cuda::unary_backward(op, g, gpu(OP, x)?, gpu(OP, y)?, gpu(OP, dy)?, acc)?
     );
     Ok(())
 }
 
-pub fn binary_forward(op: BinaryOp, out: SliceMut, a: SliceRef, b: SliceRef, rows: usize, cols: usize, bc: Broadcast) -> Result<()> {
+pub fn binary_forward(
+    op: BinaryOp,
+    out: SliceMut,
+    a: SliceRef,
+    b: SliceRef,
+    rows: usize,
+    cols: usize,
+    bc: Broadcast,
+) -> Result<()> {
     const OP: &str = "binary_forward";
     on_mut!(
         out,
@@ -265,8 +351,28 @@ pub fn binary_backward(
     const OP: &str = "binary_backward";
     on_ref!(
         dy,
-        |d: T| T::binary_backward(op, cpu_grad::<T>(OP, da)?, cpu_grad::<T>(OP, db)?, cpu::<T>(OP, a)?, cpu::<T>(OP, b)?, d, rows, cols, bc),
-        |g| cuda::binary_backward(op, gpu_grad(OP, da)?, gpu_grad(OP, db)?, gpu(OP, a)?, gpu(OP, b)?, g, rows, cols, bc)?
+        |d: T| T::binary_backward(
+            op,
+            cpu_grad::<T>(OP, da)?,
+            cpu_grad::<T>(OP, db)?,
+            cpu::<T>(OP, a)?,
+            cpu::<T>(OP, b)?,
+            d,
+            rows,
+            cols,
+            bc
+        ),
+        |g| cuda::binary_backward(
+            op,
+            gpu_grad(OP, da)?,
+            gpu_grad(OP, db)?,
+            gpu(OP, a)?,
+            gpu(OP, b)?,
+            g,
+            rows,
+            cols,
+            bc
+        )?
     );
     Ok(())
 }
@@ -274,7 +380,11 @@ pub fn binary_backward(
 /// `out (cols×rows) = xᵀ`
 pub fn transpose(out: SliceMut, x: SliceRef, rows: usize, cols: usize) -> Result<()> {
     const OP: &str = "transpose";
-    on_mut!(out, |o: T| T::transpose(o, cpu::<T>(OP, x)?, rows, cols), |g| cuda::transpose(g, gpu(OP, x)?, rows, cols)?);
+    on_mut!(
+        out,
+        |o: T| T::transpose(o, cpu::<T>(OP, x)?, rows, cols),
+        |g| cuda::transpose(g, gpu(OP, x)?, rows, cols)?
+    );
     Ok(())
 }
 
@@ -302,48 +412,113 @@ pub fn axpby(y: SliceMut, alpha: f64, x: SliceRef, beta: f64) -> Result<()> {
 
 /// `y *= alpha`
 pub fn scal(y: SliceMut, alpha: f64) -> Result<()> {
-    on_mut!(y, |y: T| T::scal(y, T::from_f64(alpha)), |g| cuda::scal(g, alpha as f32)?);
+    on_mut!(y, |y: T| T::scal(y, T::from_f64(alpha)), |g| cuda::scal(
+        g,
+        alpha as f32
+    )?);
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sum_forward(out: SliceMut, x: SliceRef, outer: usize, n: usize, inner: usize, scale: f64, acc: bool) -> Result<()> {
+pub fn sum_forward(
+    out: SliceMut,
+    x: SliceRef,
+    outer: usize,
+    n: usize,
+    inner: usize,
+    scale: f64,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "sum_forward";
     on_mut!(
         out,
-        |o: T| T::sum_forward(o, cpu::<T>(OP, x)?, outer, n, inner, T::from_f64(scale), acc),
+        |o: T| T::sum_forward(
+            o,
+            cpu::<T>(OP, x)?,
+            outer,
+            n,
+            inner,
+            T::from_f64(scale),
+            acc
+        ),
         |g| cuda::sum_forward(g, gpu(OP, x)?, outer, n, inner, scale as f32, acc)?
     );
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn sum_backward(dx: SliceMut, dy: SliceRef, outer: usize, n: usize, inner: usize, scale: f64, acc: bool) -> Result<()> {
+pub fn sum_backward(
+    dx: SliceMut,
+    dy: SliceRef,
+    outer: usize,
+    n: usize,
+    inner: usize,
+    scale: f64,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "sum_backward";
     on_mut!(
         dx,
-        |d: T| T::sum_backward(d, cpu::<T>(OP, dy)?, outer, n, inner, T::from_f64(scale), acc),
+        |d: T| T::sum_backward(
+            d,
+            cpu::<T>(OP, dy)?,
+            outer,
+            n,
+            inner,
+            T::from_f64(scale),
+            acc
+        ),
         |g| cuda::sum_backward(g, gpu(OP, dy)?, outer, n, inner, scale as f32, acc)?
     );
     Ok(())
 }
 
-pub fn max_forward(out: SliceMut, argmax: SliceMut, x: SliceRef, outer: usize, n: usize, inner: usize) -> Result<()> {
+pub fn max_forward(
+    out: SliceMut,
+    argmax: SliceMut,
+    x: SliceRef,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> Result<()> {
     const OP: &str = "max_forward";
     on_mut!(
         out,
-        |o: T| T::max_forward(o, cpu_mut::<T>(OP, argmax)?, cpu::<T>(OP, x)?, outer, n, inner),
+        |o: T| T::max_forward(
+            o,
+            cpu_mut::<T>(OP, argmax)?,
+            cpu::<T>(OP, x)?,
+            outer,
+            n,
+            inner
+        ),
         |g| cuda::max_forward(g, gpu_mut(OP, argmax)?, gpu(OP, x)?, outer, n, inner)?
     );
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn max_backward(dx: SliceMut, argmax: SliceRef, dy: SliceRef, outer: usize, n: usize, inner: usize, acc: bool) -> Result<()> {
+pub fn max_backward(
+    dx: SliceMut,
+    argmax: SliceRef,
+    dy: SliceRef,
+    outer: usize,
+    n: usize,
+    inner: usize,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "max_backward";
     on_mut!(
         dx,
-        |d: T| T::max_backward(d, cpu::<T>(OP, argmax)?, cpu::<T>(OP, dy)?, outer, n, inner, acc),
+        |d: T| T::max_backward(
+            d,
+            cpu::<T>(OP, argmax)?,
+            cpu::<T>(OP, dy)?,
+            outer,
+            n,
+            inner,
+            acc
+        ),
         |g| cuda::max_backward(g, gpu(OP, argmax)?, gpu(OP, dy)?, outer, n, inner, acc)?
     );
     Ok(())
@@ -351,11 +526,22 @@ pub fn max_backward(dx: SliceMut, argmax: SliceRef, dy: SliceRef, outer: usize, 
 
 pub fn softmax_forward(y: SliceMut, x: SliceRef, rows: usize, cols: usize) -> Result<()> {
     const OP: &str = "softmax_forward";
-    on_mut!(y, |y: T| T::softmax_forward(y, cpu::<T>(OP, x)?, rows, cols), |g| cuda::softmax_forward(g, gpu(OP, x)?, rows, cols)?);
+    on_mut!(
+        y,
+        |y: T| T::softmax_forward(y, cpu::<T>(OP, x)?, rows, cols),
+        |g| cuda::softmax_forward(g, gpu(OP, x)?, rows, cols)?
+    );
     Ok(())
 }
 
-pub fn softmax_backward(dx: SliceMut, y: SliceRef, dy: SliceRef, rows: usize, cols: usize, acc: bool) -> Result<()> {
+pub fn softmax_backward(
+    dx: SliceMut,
+    y: SliceRef,
+    dy: SliceRef,
+    rows: usize,
+    cols: usize,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "softmax_backward";
     on_mut!(
         dx,
@@ -367,11 +553,22 @@ pub fn softmax_backward(dx: SliceMut, y: SliceRef, dy: SliceRef, rows: usize, co
 
 pub fn log_softmax_forward(y: SliceMut, x: SliceRef, rows: usize, cols: usize) -> Result<()> {
     const OP: &str = "log_softmax_forward";
-    on_mut!(y, |y: T| T::log_softmax_forward(y, cpu::<T>(OP, x)?, rows, cols), |g| cuda::log_softmax_forward(g, gpu(OP, x)?, rows, cols)?);
+    on_mut!(
+        y,
+        |y: T| T::log_softmax_forward(y, cpu::<T>(OP, x)?, rows, cols),
+        |g| cuda::log_softmax_forward(g, gpu(OP, x)?, rows, cols)?
+    );
     Ok(())
 }
 
-pub fn log_softmax_backward(dx: SliceMut, y: SliceRef, dy: SliceRef, rows: usize, cols: usize, acc: bool) -> Result<()> {
+pub fn log_softmax_backward(
+    dx: SliceMut,
+    y: SliceRef,
+    dy: SliceRef,
+    rows: usize,
+    cols: usize,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "log_softmax_backward";
     on_mut!(
         dx,
@@ -381,12 +578,33 @@ pub fn log_softmax_backward(dx: SliceMut, y: SliceRef, dy: SliceRef, rows: usize
     Ok(())
 }
 
-pub fn softmax_cross_entropy_forward(loss: SliceMut, probs: SliceMut, logits: SliceRef, targets: SliceRef, rows: usize, cols: usize) -> Result<()> {
+pub fn softmax_cross_entropy_forward(
+    loss: SliceMut,
+    probs: SliceMut,
+    logits: SliceRef,
+    targets: SliceRef,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
     const OP: &str = "softmax_cross_entropy_forward";
     on_mut!(
         loss,
-        |l: T| T::sce_forward(l, cpu_mut::<T>(OP, probs)?, cpu::<T>(OP, logits)?, cpu::<T>(OP, targets)?, rows, cols),
-        |g| cuda::softmax_cross_entropy_forward(g, gpu_mut(OP, probs)?, gpu(OP, logits)?, gpu(OP, targets)?, rows, cols)?
+        |l: T| T::sce_forward(
+            l,
+            cpu_mut::<T>(OP, probs)?,
+            cpu::<T>(OP, logits)?,
+            cpu::<T>(OP, targets)?,
+            rows,
+            cols
+        ),
+        |g| cuda::softmax_cross_entropy_forward(
+            g,
+            gpu_mut(OP, probs)?,
+            gpu(OP, logits)?,
+            gpu(OP, targets)?,
+            rows,
+            cols
+        )?
     );
     Ok(())
 }
@@ -404,13 +622,34 @@ pub fn softmax_cross_entropy_backward(
     const OP: &str = "softmax_cross_entropy_backward";
     on_mut!(
         dlogits,
-        |d: T| T::sce_backward(d, cpu::<T>(OP, probs)?, cpu::<T>(OP, targets)?, cpu::<T>(OP, dloss)?, rows, cols, acc),
-        |g| cuda::softmax_cross_entropy_backward(g, gpu(OP, probs)?, gpu(OP, targets)?, gpu(OP, dloss)?, rows, cols, acc)?
+        |d: T| T::sce_backward(
+            d,
+            cpu::<T>(OP, probs)?,
+            cpu::<T>(OP, targets)?,
+            cpu::<T>(OP, dloss)?,
+            rows,
+            cols,
+            acc
+        ),
+        |g| cuda::softmax_cross_entropy_backward(
+            g,
+            gpu(OP, probs)?,
+            gpu(OP, targets)?,
+            gpu(OP, dloss)?,
+            rows,
+            cols,
+            acc
+        )?
     );
     Ok(())
 }
 
-pub fn regression_loss_forward(k: RegressionLoss, out: SliceMut, pred: SliceRef, target: SliceRef) -> Result<()> {
+pub fn regression_loss_forward(
+    k: RegressionLoss,
+    out: SliceMut,
+    pred: SliceRef,
+    target: SliceRef,
+) -> Result<()> {
     const OP: &str = "regression_loss_forward";
     on_mut!(
         out,
@@ -420,12 +659,33 @@ pub fn regression_loss_forward(k: RegressionLoss, out: SliceMut, pred: SliceRef,
     Ok(())
 }
 
-pub fn regression_loss_backward(k: RegressionLoss, dpred: SliceMut, pred: SliceRef, target: SliceRef, dy: SliceRef, acc: bool) -> Result<()> {
+pub fn regression_loss_backward(
+    k: RegressionLoss,
+    dpred: SliceMut,
+    pred: SliceRef,
+    target: SliceRef,
+    dy: SliceRef,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "regression_loss_backward";
     on_mut!(
         dpred,
-        |d: T| T::regression_backward(k, d, cpu::<T>(OP, pred)?, cpu::<T>(OP, target)?, cpu::<T>(OP, dy)?, acc),
-        |g| cuda::regression_loss_backward(k, g, gpu(OP, pred)?, gpu(OP, target)?, gpu(OP, dy)?, acc)?
+        |d: T| T::regression_backward(
+            k,
+            d,
+            cpu::<T>(OP, pred)?,
+            cpu::<T>(OP, target)?,
+            cpu::<T>(OP, dy)?,
+            acc
+        ),
+        |g| cuda::regression_loss_backward(
+            k,
+            g,
+            gpu(OP, pred)?,
+            gpu(OP, target)?,
+            gpu(OP, dy)?,
+            acc
+        )?
     );
     Ok(())
 }
@@ -440,21 +700,47 @@ pub fn bce_with_logits_forward(out: SliceMut, x: SliceRef, t: SliceRef) -> Resul
     Ok(())
 }
 
-pub fn bce_with_logits_backward(dx: SliceMut, x: SliceRef, t: SliceRef, dy: SliceRef, acc: bool) -> Result<()> {
+pub fn bce_with_logits_backward(
+    dx: SliceMut,
+    x: SliceRef,
+    t: SliceRef,
+    dy: SliceRef,
+    acc: bool,
+) -> Result<()> {
     const OP: &str = "bce_with_logits_backward";
     on_mut!(
         dx,
-        |d: T| T::bce_backward(d, cpu::<T>(OP, x)?, cpu::<T>(OP, t)?, cpu::<T>(OP, dy)?, acc),
+        |d: T| T::bce_backward(
+            d,
+            cpu::<T>(OP, x)?,
+            cpu::<T>(OP, t)?,
+            cpu::<T>(OP, dy)?,
+            acc
+        ),
         |g| cuda::bce_with_logits_backward(g, gpu(OP, x)?, gpu(OP, t)?, gpu(OP, dy)?, acc)?
     );
     Ok(())
 }
 
-pub fn dropout_forward(y: SliceMut, mask: SliceMut, x: SliceRef, p: f32, seed: u64, offset: u64) -> Result<()> {
+pub fn dropout_forward(
+    y: SliceMut,
+    mask: SliceMut,
+    x: SliceRef,
+    p: f32,
+    seed: u64,
+    offset: u64,
+) -> Result<()> {
     const OP: &str = "dropout_forward";
     on_mut!(
         y,
-        |y: T| T::dropout_forward(y, cpu_mut::<T>(OP, mask)?, cpu::<T>(OP, x)?, p, seed, offset),
+        |y: T| T::dropout_forward(
+            y,
+            cpu_mut::<T>(OP, mask)?,
+            cpu::<T>(OP, x)?,
+            p,
+            seed,
+            offset
+        ),
         |g| cuda::dropout_forward(g, gpu_mut(OP, mask)?, gpu(OP, x)?, p, seed, offset)?
     );
     Ok(())
@@ -485,8 +771,28 @@ pub fn batchnorm_forward_train(
     const OP: &str = "batchnorm_forward_train";
     on_mut!(
         y,
-        |y: T| T::bn_train(y, cpu_mut::<T>(OP, mean)?, cpu_mut::<T>(OP, var)?, cpu::<T>(OP, x)?, cpu::<T>(OP, gamma)?, cpu::<T>(OP, beta)?, rows, cols, eps),
-        |g| cuda::batchnorm_forward_train(g, gpu_mut(OP, mean)?, gpu_mut(OP, var)?, gpu(OP, x)?, gpu(OP, gamma)?, gpu(OP, beta)?, rows, cols, eps)?
+        |y: T| T::bn_train(
+            y,
+            cpu_mut::<T>(OP, mean)?,
+            cpu_mut::<T>(OP, var)?,
+            cpu::<T>(OP, x)?,
+            cpu::<T>(OP, gamma)?,
+            cpu::<T>(OP, beta)?,
+            rows,
+            cols,
+            eps
+        ),
+        |g| cuda::batchnorm_forward_train(
+            g,
+            gpu_mut(OP, mean)?,
+            gpu_mut(OP, var)?,
+            gpu(OP, x)?,
+            gpu(OP, gamma)?,
+            gpu(OP, beta)?,
+            rows,
+            cols,
+            eps
+        )?
     );
     Ok(())
 }
@@ -506,8 +812,28 @@ pub fn batchnorm_forward_eval(
     const OP: &str = "batchnorm_forward_eval";
     on_mut!(
         y,
-        |y: T| T::bn_eval(y, cpu::<T>(OP, x)?, cpu::<T>(OP, gamma)?, cpu::<T>(OP, beta)?, cpu::<T>(OP, running_mean)?, cpu::<T>(OP, running_var)?, rows, cols, eps),
-        |g| cuda::batchnorm_forward_eval(g, gpu(OP, x)?, gpu(OP, gamma)?, gpu(OP, beta)?, gpu(OP, running_mean)?, gpu(OP, running_var)?, rows, cols, eps)?
+        |y: T| T::bn_eval(
+            y,
+            cpu::<T>(OP, x)?,
+            cpu::<T>(OP, gamma)?,
+            cpu::<T>(OP, beta)?,
+            cpu::<T>(OP, running_mean)?,
+            cpu::<T>(OP, running_var)?,
+            rows,
+            cols,
+            eps
+        ),
+        |g| cuda::batchnorm_forward_eval(
+            g,
+            gpu(OP, x)?,
+            gpu(OP, gamma)?,
+            gpu(OP, beta)?,
+            gpu(OP, running_mean)?,
+            gpu(OP, running_var)?,
+            rows,
+            cols,
+            eps
+        )?
     );
     Ok(())
 }
@@ -573,17 +899,35 @@ pub fn adam_step(p: SliceMut, g: SliceRef, m: SliceMut, v: SliceMut, hp: AdamPar
     const OP: &str = "adam_step";
     on_mut!(
         p,
-        |p: T| T::adam(p, cpu::<T>(OP, g)?, cpu_mut::<T>(OP, m)?, cpu_mut::<T>(OP, v)?, hp),
+        |p: T| T::adam(
+            p,
+            cpu::<T>(OP, g)?,
+            cpu_mut::<T>(OP, m)?,
+            cpu_mut::<T>(OP, v)?,
+            hp
+        ),
         |d| cuda::adam_step(d, gpu(OP, g)?, gpu_mut(OP, m)?, gpu_mut(OP, v)?, hp)?
     );
     Ok(())
 }
 
-pub fn rmsprop_step(p: SliceMut, g: SliceRef, sq: SliceMut, buf: SliceMut, hp: RmspropParams) -> Result<()> {
+pub fn rmsprop_step(
+    p: SliceMut,
+    g: SliceRef,
+    sq: SliceMut,
+    buf: SliceMut,
+    hp: RmspropParams,
+) -> Result<()> {
     const OP: &str = "rmsprop_step";
     on_mut!(
         p,
-        |p: T| T::rmsprop(p, cpu::<T>(OP, g)?, cpu_mut::<T>(OP, sq)?, cpu_mut::<T>(OP, buf)?, hp),
+        |p: T| T::rmsprop(
+            p,
+            cpu::<T>(OP, g)?,
+            cpu_mut::<T>(OP, sq)?,
+            cpu_mut::<T>(OP, buf)?,
+            hp
+        ),
         |d| cuda::rmsprop_step(d, gpu(OP, g)?, gpu_mut(OP, sq)?, gpu_mut(OP, buf)?, hp)?
     );
     Ok(())
@@ -591,14 +935,16 @@ pub fn rmsprop_step(p: SliceMut, g: SliceRef, sq: SliceMut, buf: SliceMut, hp: R
 
 /// Σ x² in f64 (one device-to-host scalar on CUDA).
 pub fn sum_squares(x: SliceRef) -> Result<f64> {
-    Ok(on_ref!(x, |x: T| T::sum_squares(x), |g| cuda::sum_squares(g)?))
+    Ok(on_ref!(x, |x: T| T::sum_squares(x), |g| cuda::sum_squares(
+        g
+    )?))
 }
 
 /// Copy to a host `Vec<f64>` (any device and dtype; for small values such as the loss).
 pub fn to_host_f64(x: SliceRef) -> Result<Vec<f64>> {
-    Ok(on_ref!(x, |x: T| x.iter().map(|v| v.to_f64()).collect(), |g| g
-        .to_host()?
-        .into_iter()
-        .map(f64::from)
-        .collect()))
+    Ok(on_ref!(
+        x,
+        |x: T| x.iter().map(|v| v.to_f64()).collect(),
+        |g| g.to_host()?.into_iter().map(f64::from).collect()
+    ))
 }

@@ -63,8 +63,12 @@ impl ActivationSpec {
         Some(match name.trim().to_ascii_lowercase().as_str() {
             "linear" | "identity" | "none" => ActivationSpec::Linear,
             "relu" => ActivationSpec::Relu,
-            "leaky_relu" | "leakyrelu" => ActivationSpec::LeakyRelu { alpha: default_leaky() },
-            "elu" => ActivationSpec::Elu { alpha: default_elu() },
+            "leaky_relu" | "leakyrelu" => ActivationSpec::LeakyRelu {
+                alpha: default_leaky(),
+            },
+            "elu" => ActivationSpec::Elu {
+                alpha: default_elu(),
+            },
             "gelu" => ActivationSpec::Gelu,
             "sigmoid" => ActivationSpec::Sigmoid,
             "tanh" => ActivationSpec::Tanh,
@@ -79,7 +83,10 @@ impl ActivationSpec {
     fn relu_like(self) -> bool {
         matches!(
             self,
-            ActivationSpec::Relu | ActivationSpec::LeakyRelu { .. } | ActivationSpec::Elu { .. } | ActivationSpec::Gelu
+            ActivationSpec::Relu
+                | ActivationSpec::LeakyRelu { .. }
+                | ActivationSpec::Elu { .. }
+                | ActivationSpec::Gelu
         )
     }
 }
@@ -145,13 +152,21 @@ impl MlpSpec {
         for (i, l) in self.layers.iter().enumerate() {
             match l {
                 LayerSpec::Linear { units: 0, .. } => {
-                    return Err(Error::invalid(format!("layer {i}: a linear layer needs at least 1 unit")));
+                    return Err(Error::invalid(format!(
+                        "layer {i}: a linear layer needs at least 1 unit"
+                    )));
                 }
                 LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
-                    return Err(Error::invalid(format!("layer {i}: dropout rate {rate} not in [0, 1)")));
+                    return Err(Error::invalid(format!(
+                        "layer {i}: dropout rate {rate} not in [0, 1)"
+                    )));
                 }
-                LayerSpec::BatchNorm { eps, momentum } if *eps <= 0.0 || !(0.0..=1.0).contains(momentum) => {
-                    return Err(Error::invalid(format!("layer {i}: batch norm eps must be > 0 and momentum in [0, 1]")));
+                LayerSpec::BatchNorm { eps, momentum }
+                    if *eps <= 0.0 || !(0.0..=1.0).contains(momentum) =>
+                {
+                    return Err(Error::invalid(format!(
+                        "layer {i}: batch norm eps must be > 0 and momentum in [0, 1]"
+                    )));
                 }
                 _ => {}
             }
@@ -162,10 +177,21 @@ impl MlpSpec {
 
 #[derive(Clone, Debug)]
 enum Step {
-    Linear { w: ParamId, b: Option<ParamId>, act: Activation },
+    Linear {
+        w: ParamId,
+        b: Option<ParamId>,
+        act: Activation,
+    },
     Act(Activation),
     Dropout(f32),
-    BatchNorm { gamma: ParamId, beta: ParamId, rmean: ParamId, rvar: ParamId, eps: f32, momentum: f32 },
+    BatchNorm {
+        gamma: ParamId,
+        beta: ParamId,
+        rmean: ParamId,
+        rvar: ParamId,
+        eps: f32,
+        momentum: f32,
+    },
 }
 
 /// The compiled architecture (which parameter each step reads); no weights.
@@ -202,29 +228,63 @@ impl Mlp {
                         _ => None,
                     };
                     let relu_like = next_act.is_some_and(|a| a.relu_like());
-                    let w = pb.add(format!("layers.{i}.weight"), [*units, width], init.sample(&mut rng, width, *units, relu_like))?;
-                    let b = if *bias { Some(pb.add(format!("layers.{i}.bias"), [*units], vec![0.0; *units])?) } else { None };
+                    let w = pb.add(
+                        format!("layers.{i}.weight"),
+                        [*units, width],
+                        init.sample(&mut rng, width, *units, relu_like),
+                    )?;
+                    let b = if *bias {
+                        Some(pb.add(format!("layers.{i}.bias"), [*units], vec![0.0; *units])?)
+                    } else {
+                        None
+                    };
                     width = *units;
                     if let Some(a) = next_act {
-                        steps.push(Step::Linear { w, b, act: a.to_kernel() });
+                        steps.push(Step::Linear {
+                            w,
+                            b,
+                            act: a.to_kernel(),
+                        });
                         i += 2;
                         continue;
                     }
-                    steps.push(Step::Linear { w, b, act: Activation::Identity });
+                    steps.push(Step::Linear {
+                        w,
+                        b,
+                        act: Activation::Identity,
+                    });
                 }
-                LayerSpec::Activation { activation } => steps.push(Step::Act(activation.to_kernel())),
+                LayerSpec::Activation { activation } => {
+                    steps.push(Step::Act(activation.to_kernel()))
+                }
                 LayerSpec::Dropout { rate } => steps.push(Step::Dropout(*rate)),
                 LayerSpec::BatchNorm { eps, momentum } => {
                     let gamma = pb.add(format!("layers.{i}.weight"), [width], vec![1.0; width])?;
                     let beta = pb.add(format!("layers.{i}.bias"), [width], vec![0.0; width])?;
-                    let rmean = bb.add(format!("layers.{i}.running_mean"), [width], vec![0.0; width])?;
-                    let rvar = bb.add(format!("layers.{i}.running_var"), [width], vec![1.0; width])?;
-                    steps.push(Step::BatchNorm { gamma, beta, rmean, rvar, eps: *eps, momentum: *momentum });
+                    let rmean = bb.add(
+                        format!("layers.{i}.running_mean"),
+                        [width],
+                        vec![0.0; width],
+                    )?;
+                    let rvar =
+                        bb.add(format!("layers.{i}.running_var"), [width], vec![1.0; width])?;
+                    steps.push(Step::BatchNorm {
+                        gamma,
+                        beta,
+                        rmean,
+                        rvar,
+                        eps: *eps,
+                        momentum: *momentum,
+                    });
                 }
             }
             i += 1;
         }
-        Ok(Mlp { arch: MlpArch { spec, steps }, params: pb.build(dtype, device)?, buffers: bb.build(dtype, device)? })
+        Ok(Mlp {
+            arch: MlpArch { spec, steps },
+            params: pb.build(dtype, device)?,
+            buffers: bb.build(dtype, device)?,
+        })
     }
 
     pub fn num_params(&self) -> usize {
@@ -232,7 +292,11 @@ impl Mlp {
     }
 
     pub fn to_device(&self, device: Device) -> Result<Mlp> {
-        Ok(Mlp { arch: self.arch.clone(), params: self.params.to_device(device)?, buffers: self.buffers.to_device(device)? })
+        Ok(Mlp {
+            arch: self.arch.clone(),
+            params: self.params.to_device(device)?,
+            buffers: self.buffers.to_device(device)?,
+        })
     }
 
     /// Inference (eval mode, no tape): `x: [rows, input_dim]` → `[rows, output_dim]` logits.
@@ -247,7 +311,10 @@ impl MlpArch {
     pub fn forward(&self, g: &mut Graph, x: Var, buffers: &mut ParamStore) -> Result<Var> {
         let s = g.shape(x);
         if s.rank() != 2 || s.dim(1) != self.spec.input_dim {
-            return Err(Error::shape("mlp", format!("input {s} does not match {} features", self.spec.input_dim)));
+            return Err(Error::shape(
+                "mlp",
+                format!("input {s} does not match {} features", self.spec.input_dim),
+            ));
         }
         let mut h = x;
         for step in &self.steps {
@@ -259,7 +326,14 @@ impl MlpArch {
                 }
                 Step::Act(a) => g.activation(h, a)?,
                 Step::Dropout(p) => g.dropout(h, p)?,
-                Step::BatchNorm { gamma, beta, rmean, rvar, eps, momentum } => {
+                Step::BatchNorm {
+                    gamma,
+                    beta,
+                    rmean,
+                    rvar,
+                    eps,
+                    momentum,
+                } => {
                     if g.training {
                         let (gv, bv) = (g.param(gamma), g.param(beta));
                         let (y, mean, var) = g.batch_norm(h, gv, bv, eps)?;
@@ -267,11 +341,17 @@ impl MlpArch {
                         let m = momentum as f64;
                         backend::axpby(buffers.slice_mut(rmean), m, g.value(mean), 1.0 - m)?;
                         // Running variance uses the unbiased estimate, as PyTorch does.
-                        backend::axpby(buffers.slice_mut(rvar), m * n / (n - 1.0), g.value(var), 1.0 - m)?;
+                        backend::axpby(
+                            buffers.slice_mut(rvar),
+                            m * n / (n - 1.0),
+                            g.value(var),
+                            1.0 - m,
+                        )?;
                         y
                     } else {
                         // Eval mode inside a graph: a constant affine map from running statistics.
-                        let t = self.bn_eval_tensor(g, h, gamma, beta, rmean, rvar, eps, buffers)?;
+                        let t =
+                            self.bn_eval_tensor(g, h, gamma, beta, rmean, rvar, eps, buffers)?;
                         g.input(&t)?
                     }
                 }
@@ -309,10 +389,18 @@ impl MlpArch {
     }
 
     /// Eval-mode forward without a tape.
-    pub fn forward_eval(&self, x: &Tensor, params: &ParamStore, buffers: &ParamStore) -> Result<Tensor> {
+    pub fn forward_eval(
+        &self,
+        x: &Tensor,
+        params: &ParamStore,
+        buffers: &ParamStore,
+    ) -> Result<Tensor> {
         let s = *x.shape();
         if s.rank() != 2 || s.dim(1) != self.spec.input_dim {
-            return Err(Error::shape("mlp", format!("input {s} does not match {} features", self.spec.input_dim)));
+            return Err(Error::shape(
+                "mlp",
+                format!("input {s} does not match {} features", self.spec.input_dim),
+            ));
         }
         let rows = s.dim(0);
         let mut h = x.clone();
@@ -321,7 +409,8 @@ impl MlpArch {
                 Step::Linear { w, b, act } => {
                     let ws = params.spec(w).shape;
                     let (outf, inf) = (ws.dim(0), ws.dim(1));
-                    let mut out = Tensor::zeros(Shape::new(&[rows, outf]), params.dtype(), params.device())?;
+                    let mut out =
+                        Tensor::zeros(Shape::new(&[rows, outf]), params.dtype(), params.device())?;
                     backend::matmul(
                         out.view_mut(),
                         outf,
@@ -339,7 +428,14 @@ impl MlpArch {
                     h = out;
                 }
                 Step::Dropout(_) => {}
-                Step::BatchNorm { gamma, beta, rmean, rvar, eps, .. } => {
+                Step::BatchNorm {
+                    gamma,
+                    beta,
+                    rmean,
+                    rvar,
+                    eps,
+                    ..
+                } => {
                     let hs = *h.shape();
                     let mut out = Tensor::zeros(hs, h.dtype(), h.device())?;
                     backend::batchnorm_forward_eval(

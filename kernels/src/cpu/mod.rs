@@ -3,8 +3,8 @@
 
 pub mod activation;
 pub mod batchnorm;
-pub mod elementwise;
 pub mod dropout;
+pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod optim;

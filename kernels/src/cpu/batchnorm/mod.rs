@@ -41,7 +41,17 @@ pub fn batchnorm_forward_eval(
     cols: usize,
     eps: f32,
 ) {
-    reference::batchnorm_forward_eval(y, x, gamma, beta, running_mean, running_var, rows, cols, eps)
+    reference::batchnorm_forward_eval(
+        y,
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        rows,
+        cols,
+        eps,
+    )
 }
 
 /// Gradients of training-mode batch norm. `dx`, `dgamma`, `dbeta` each optional with their own

@@ -11,7 +11,11 @@ pub fn dropout_forward<T: Real>(
     seed: u64,
     offset: u64,
 ) {
-    let scale = if p < 1.0 { T::from_f64(1.0 / (1.0 - p as f64)) } else { T::ZERO };
+    let scale = if p < 1.0 {
+        T::from_f64(1.0 / (1.0 - p as f64))
+    } else {
+        T::ZERO
+    };
     for i in 0..y.len() {
         let keep = rng::uniform_f32(seed, offset + i as u64) >= p;
         mask[i] = if keep { scale } else { T::ZERO };

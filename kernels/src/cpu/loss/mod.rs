@@ -21,7 +21,12 @@ pub enum RegressionLoss {
 }
 
 // out (n) = loss(pred (n), target (n))
-pub fn regression_loss_forward(kind: RegressionLoss, out: &mut [f32], pred: &[f32], target: &[f32]) {
+pub fn regression_loss_forward(
+    kind: RegressionLoss,
+    out: &mut [f32],
+    pred: &[f32],
+    target: &[f32],
+) {
     reference::regression_loss_forward(kind, out, pred, target)
 }
 

@@ -31,12 +31,24 @@ pub struct MatRef<'a, T> {
 impl<'a, T: Copy> MatRef<'a, T> {
     /// A dense row-major `rows × cols` matrix.
     pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
-        MatRef { data, rows, cols, rs: cols, cs: 1 }
+        MatRef {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
 
     /// The transpose, as a view (no copy).
     pub fn t(self) -> Self {
-        MatRef { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
 
     #[inline(always)]
@@ -63,16 +75,25 @@ pub struct Epilogue<'a, T> {
 
 impl<T> Default for Epilogue<'_, T> {
     fn default() -> Self {
-        Epilogue { bias: None, act: Activation::Identity }
+        Epilogue {
+            bias: None,
+            act: Activation::Identity,
+        }
     }
 }
 
 impl<'a, T> Epilogue<'a, T> {
     pub fn none() -> Self {
-        Epilogue { bias: None, act: Activation::Identity }
+        Epilogue {
+            bias: None,
+            act: Activation::Identity,
+        }
     }
     pub fn bias(bias: &'a [T]) -> Self {
-        Epilogue { bias: Some(bias), act: Activation::Identity }
+        Epilogue {
+            bias: Some(bias),
+            act: Activation::Identity,
+        }
     }
     pub fn bias_act(bias: Option<&'a [T]>, act: Activation) -> Self {
         Epilogue { bias, act }

@@ -11,7 +11,11 @@ pub fn sgd_step<T: Real>(p: &mut [T], g: &[T], velocity: &mut [T], hp: SgdParams
         let mut gi = g[i] + wd * p[i];
         if hp.momentum != 0.0 {
             velocity[i] = mu * velocity[i] + gi;
-            gi = if hp.nesterov { gi + mu * velocity[i] } else { velocity[i] };
+            gi = if hp.nesterov {
+                gi + mu * velocity[i]
+            } else {
+                velocity[i]
+            };
         }
         p[i] -= lr * gi;
     }

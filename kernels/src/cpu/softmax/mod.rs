@@ -17,7 +17,14 @@ pub fn softmax_forward(y: &mut [f32], x: &[f32], rows: usize, cols: usize) {
 }
 
 // dx (+)= y · (dy − Σ_j dy·y) per row
-pub fn softmax_backward(dx: &mut [f32], y: &[f32], dy: &[f32], rows: usize, cols: usize, acc: bool) {
+pub fn softmax_backward(
+    dx: &mut [f32],
+    y: &[f32],
+    dy: &[f32],
+    rows: usize,
+    cols: usize,
+    acc: bool,
+) {
     reference::softmax_backward(dx, y, dy, rows, cols, acc)
 }
 

@@ -3,7 +3,9 @@
 use crate::real::Real;
 
 fn row_max<T: Real>(r: &[T]) -> T {
-    r.iter().copied().fold(r[0], |m, v| if v > m { v } else { m })
+    r.iter()
+        .copied()
+        .fold(r[0], |m, v| if v > m { v } else { m })
 }
 
 pub fn softmax_forward<T: Real>(y: &mut [T], x: &[T], rows: usize, cols: usize) {
