@@ -22,7 +22,6 @@
 //!     let loss = Loss::Mse.forward(&mut g, out, y, None).unwrap();
 //!     neurite_engine::backend::fill(grads.view_mut(), 0.0).unwrap();
 //!     g.backward(loss, &mut grads).unwrap();
-//!     drop(g);
 //!     opt.step(&mut model.params, &grads).unwrap();
 //! }
 //! ```

@@ -1,1 +1,21 @@
+//! neurite-pipeline: from a CSV file to model-ready tensors, training, evaluation and versioned
+//! model bundles.
+//!
+//! The `train` feature (on by default) adds everything beyond inference; `neurite-serve` builds
+//! without it and gets only reading, preprocessing, bundles and prediction.
 
+pub mod bundle;
+pub mod data;
+pub mod error;
+pub mod registry;
+pub mod task;
+
+#[cfg(feature = "train")]
+pub mod metrics;
+#[cfg(feature = "train")]
+pub mod train;
+
+pub use bundle::{Bundle, Manifest, Predictions};
+pub use error::{Error, Result};
+pub use registry::{ModelRef, Registry};
+pub use task::Task;

@@ -245,7 +245,8 @@ impl<'a> Graph<'a> {
         self.params
     }
 
-    pub(crate) fn value(&self, v: Var) -> SliceRef<'_> {
+    /// The data of `v` as a borrowed slice on its device.
+    pub fn value(&self, v: Var) -> SliceRef<'_> {
         value_of(&self.tape.values, self.params, v)
     }
 

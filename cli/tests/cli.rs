@@ -1,0 +1,243 @@
+//! End-to-end tests of the `neurite` binary: training quality on the shipped datasets,
+//! reproducibility, prediction, and clear errors (never a panic) on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn neurite(models: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .current_dir(root())
+        .arg("--models-dir")
+        .arg(models)
+        .args(args)
+        .output()
+        .expect("run neurite")
+}
+
+fn train_json(models: &Path, csv: &str, target: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["train", csv, "--target", target, "--json"];
+    args.extend_from_slice(extra);
+    let out = neurite(models, &args);
+    assert!(
+        out.status.success(),
+        "train failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+fn test_metric(v: &Value, name: &str) -> f64 {
+    v["metrics"]["test"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no test metric {name} in {v}"))
+}
+
+#[test]
+fn shipped_datasets_reach_their_targets_with_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    let iris = test_metric(&train_json(m, "data/iris.csv", "species", &[]), "accuracy");
+    assert!(iris >= 0.93, "iris accuracy {iris}");
+    let bc = test_metric(
+        &train_json(m, "data/breast_cancer.csv", "diagnosis", &[]),
+        "accuracy",
+    );
+    assert!(bc >= 0.95, "breast_cancer accuracy {bc}");
+    let digits = test_metric(&train_json(m, "data/digits.csv", "digit", &[]), "accuracy");
+    assert!(digits >= 0.95, "digits accuracy {digits}");
+    let diab = test_metric(
+        &train_json(m, "data/diabetes.csv", "progression", &[]),
+        "r2",
+    );
+    assert!(diab >= 0.40, "diabetes r2 {diab}");
+    let lin = train_json(m, "data/linnerud.csv", "weight,waist,pulse", &[]);
+    assert_eq!(lin["task"], "regression");
+    for t in ["weight", "waist", "pulse"] {
+        assert!(
+            lin["metrics"]["test"][format!("r2_{t}")].is_number(),
+            "no r2_{t} in {lin}"
+        );
+    }
+}
+
+#[test]
+fn same_seed_gives_bit_identical_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    for _ in 0..2 {
+        train_json(
+            m,
+            "data/wine.csv",
+            "cultivar",
+            &["--seed", "7", "--epochs", "30"],
+        );
+    }
+    let a = std::fs::read(m.join("wine/v1/weights.safetensors")).unwrap();
+    let b = std::fs::read(m.join("wine/v2/weights.safetensors")).unwrap();
+    assert_eq!(a, b, "two trainings with the same seed differ");
+    train_json(
+        m,
+        "data/wine.csv",
+        "cultivar",
+        &["--seed", "8", "--epochs", "30"],
+    );
+    let c = std::fs::read(m.join("wine/v3/weights.safetensors")).unwrap();
+    assert_ne!(a, c, "a different seed gave the same weights");
+}
+
+#[test]
+fn predict_writes_labels_and_probabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    train_json(m, "data/iris.csv", "species", &["--epochs", "50"]);
+    let outf = dir.path().join("pred.csv");
+    let out = neurite(
+        m,
+        &[
+            "predict",
+            "--model",
+            "iris@1",
+            "data/iris.csv",
+            "--output",
+            outf.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&outf).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "species,proba_setosa,proba_versicolor,proba_virginica"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 150);
+    for r in &rows {
+        let f: Vec<&str> = r.split(',').collect();
+        assert!(["setosa", "versicolor", "virginica"].contains(&f[0]));
+        let s: f64 = f[1..].iter().map(|p| p.parse::<f64>().unwrap()).sum();
+        assert!((s - 1.0).abs() < 1e-4, "probabilities sum to {s}");
+    }
+    // Regression prints one column per target, in original units.
+    train_json(
+        m,
+        "data/linnerud.csv",
+        "weight,waist,pulse",
+        &["--epochs", "20"],
+    );
+    let out = neurite(m, &["predict", "--model", "linnerud", "data/linnerud.csv"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("weight,waist,pulse\n"), "{text}");
+    assert_eq!(text.lines().count(), 21);
+}
+
+/// A failing command: non-zero exit, the expected fragments in the message, no panic.
+fn fails_with(models: &Path, args: &[&str], fragments: &[&str]) {
+    let out = neurite(models, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for f in fragments {
+        assert!(err.contains(f), "{args:?}: expected {f:?} in {err:?}");
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("models");
+    let write = |name: &str, text: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    // missing target column: names the column and lists the available ones
+    fails_with(
+        &m,
+        &["train", "data/iris.csv", "--target", "colour"],
+        &["iris.csv", "no column named \"colour\"", "sepal_length"],
+    );
+    // non-numeric value in a numeric column: file, line and column
+    let f = write("bad_value.csv", b"a,b,y\n1,2,x\n3,oops,y\n5,6,x\n7,8,y\n");
+    fails_with(
+        &m,
+        &["train", &f, "--target", "y"],
+        &["bad_value.csv:3", "\"b\"", "field 2", "oops"],
+    );
+    // empty file
+    let f = write("empty.csv", b"");
+    fails_with(&m, &["train", &f, "--target", "y"], &["empty.csv", "empty"]);
+    // ragged rows
+    let f = write("ragged.csv", b"a,b,y\n1,2,x\n3,4\n5,6,x\n");
+    fails_with(
+        &m,
+        &["train", &f, "--target", "y"],
+        &["ragged.csv:3", "expected 3 fields", "found 2"],
+    );
+    // missing file
+    fails_with(
+        &m,
+        &["train", "data/nope.csv", "--target", "y"],
+        &["data/nope.csv", "No such file"],
+    );
+    // unknown model name
+    fails_with(
+        &m,
+        &["predict", "--model", "ghost", "data/iris.csv"],
+        &["no model named \"ghost\""],
+    );
+    // invalid model reference cannot escape the registry
+    fails_with(
+        &m,
+        &["predict", "--model", "../etc", "data/iris.csv"],
+        &["invalid model name"],
+    );
+    // a single-class target
+    let f = write("one_class.csv", b"a,y\n1,x\n2,x\n3,x\n4,x\n5,x\n");
+    fails_with(
+        &m,
+        &["train", &f, "--target", "y", "--task", "classification"],
+        &["single class"],
+    );
+    // invalid UTF-8
+    let f = write("utf8.csv", b"a,y\n1,x\n\xff,y\n");
+    fails_with(
+        &m,
+        &["train", &f, "--target", "y"],
+        &["utf8.csv:3", "UTF-8"],
+    );
+    // predicting on a file without the model's feature columns
+    train_json(&m, "data/iris.csv", "species", &["--epochs", "5"]);
+    let f = write("nofeat.csv", b"x,y\n1,2\n");
+    fails_with(
+        &m,
+        &["predict", "--model", "iris", &f],
+        &["no column named \"sepal_length\""],
+    );
+    // a bad device request
+    fails_with(
+        &m,
+        &[
+            "train",
+            "data/iris.csv",
+            "--target",
+            "species",
+            "--device",
+            "tpu",
+        ],
+        &["unknown device"],
+    );
+}

@@ -1,0 +1,229 @@
+//! A trained model as files: `model.json` (the manifest: architecture, fitted preprocessing,
+//! target encoding, metrics, training facts) and `weights.safetensors`. The manifest carries a
+//! format version; loading checks it and validates the weights against the architecture.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use neurite_engine::nn::{Mlp, MlpSpec};
+use neurite_engine::{DType, Device, Loss, OptimizerSpec, Tensor, io};
+use serde::{Deserialize, Serialize};
+
+use crate::data::Table;
+use crate::data::preprocess::{Preprocessor, TargetEncoder};
+use crate::error::{Error, Result};
+use crate::task::Task;
+
+/// The manifest format this build writes; it reads this and every older version.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub const MANIFEST_FILE: &str = "model.json";
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub data_path: String,
+    pub data_sha256: String,
+    pub rows_total: usize,
+    pub rows_train: usize,
+    pub rows_validation: usize,
+    pub rows_test: usize,
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerSpec,
+    pub seed: u64,
+    pub device: String,
+    pub duration_secs: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub name: String,
+    pub version: u32,
+    pub task: Task,
+    pub preprocessor: Preprocessor,
+    pub target: TargetEncoder,
+    pub architecture: MlpSpec,
+    pub loss: Loss,
+    /// Metrics by split (`validation`, `test`) then by name.
+    pub metrics: HashMap<String, serde_json::Map<String, serde_json::Value>>,
+    pub training: TrainingInfo,
+    pub created: String,
+    pub neurite_version: String,
+}
+
+/// A model ready for inference.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    pub model: Mlp,
+    pub dir: PathBuf,
+}
+
+/// Predictions for a batch of rows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Predictions {
+    /// Class index per row and the class probabilities (`rows × classes`).
+    Classes {
+        labels: Vec<String>,
+        class: Vec<usize>,
+        proba: Vec<f32>,
+    },
+    /// Values per row and target (`rows × targets`), in the targets' original units.
+    Values {
+        targets: Vec<String>,
+        values: Vec<f32>,
+    },
+}
+
+impl Predictions {
+    pub fn rows(&self) -> usize {
+        match self {
+            Predictions::Classes { class, .. } => class.len(),
+            Predictions::Values { targets, values } => values.len() / targets.len().max(1),
+        }
+    }
+
+    /// CSV text: the target column(s), plus `proba_<label>` per class for classification.
+    pub fn to_csv(&self, target_names: &[String]) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        match self {
+            Predictions::Classes {
+                labels,
+                class,
+                proba,
+            } => {
+                let mut head = vec![
+                    target_names
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "prediction".into()),
+                ];
+                head.extend(labels.iter().map(|l| format!("proba_{l}")));
+                let _ = w.write_record(&head);
+                let k = labels.len();
+                for (r, &c) in class.iter().enumerate() {
+                    let mut rec = vec![labels[c].clone()];
+                    rec.extend(proba[r * k..(r + 1) * k].iter().map(|p| format!("{p:.6}")));
+                    let _ = w.write_record(&rec);
+                }
+            }
+            Predictions::Values { targets, values } => {
+                let _ = w.write_record(targets);
+                for row in values.chunks(targets.len().max(1)) {
+                    let _ = w.write_record(row.iter().map(|v| format!("{v}")));
+                }
+            }
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl Bundle {
+    /// Write `model.json` and `weights.safetensors` into `dir` (each file atomically).
+    pub fn write_files(manifest: &Manifest, model: &Mlp, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::Manifest {
+            path: dir.join(MANIFEST_FILE),
+            detail: e.to_string(),
+        })?;
+        let mut meta = HashMap::new();
+        meta.insert("format".to_string(), "neurite".to_string());
+        meta.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+        let weights = io::to_safetensors(&[&model.params, &model.buffers], meta)?;
+        io::atomic_write(&dir.join(WEIGHTS_FILE), &weights)?;
+        io::atomic_write(&dir.join(MANIFEST_FILE), &json)?;
+        Ok(())
+    }
+
+    /// Load and validate a model version folder.
+    pub fn load(dir: &Path) -> Result<Bundle> {
+        let mpath = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&mpath).map_err(|e| Error::io(&mpath, e))?;
+        let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Manifest {
+            path: mpath.clone(),
+            detail: e.to_string(),
+        })?;
+        let fv = head
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| Error::Manifest {
+                path: mpath.clone(),
+                detail: "no format_version".into(),
+            })?;
+        if fv > FORMAT_VERSION as u64 {
+            return Err(Error::Manifest {
+                path: mpath,
+                detail: format!(
+                    "format version {fv} is newer than this neurite supports ({FORMAT_VERSION}); upgrade neurite"
+                ),
+            });
+        }
+        let manifest: Manifest = serde_json::from_value(head).map_err(|e| Error::Manifest {
+            path: mpath.clone(),
+            detail: e.to_string(),
+        })?;
+        manifest.architecture.validate()?;
+        if manifest.architecture.input_dim != manifest.preprocessor.n_features()
+            || manifest.architecture.output_dim() != manifest.target.output_dim()
+        {
+            return Err(Error::Manifest {
+                path: mpath,
+                detail: "architecture does not match the preprocessing or targets".into(),
+            });
+        }
+        let mut model = Mlp::new(manifest.architecture.clone(), 0, DType::F32, Device::Cpu)?;
+        let wpath = dir.join(WEIGHTS_FILE);
+        let bytes = io::read_file(&wpath)?;
+        let Mlp {
+            params, buffers, ..
+        } = &mut model;
+        io::load_safetensors(&bytes, &mut [params, buffers], &wpath.display().to_string())?;
+        Ok(Bundle {
+            manifest,
+            model,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Predict for every row of `table` (which must hold the feature columns).
+    pub fn predict_table(&self, table: &Table) -> Result<Predictions> {
+        let x = self.manifest.preprocessor.transform(table)?;
+        self.predict_matrix(&x, table.n_rows())
+    }
+
+    /// Predict from preprocessed inputs `rows × n_features`.
+    pub fn predict_matrix(&self, x: &[f32], rows: usize) -> Result<Predictions> {
+        let f = self.manifest.preprocessor.n_features();
+        let xt = Tensor::from_vec(x.to_vec(), [rows, f])?;
+        let out = self.model.predict(&xt)?;
+        let mut v = out.to_vec_f32()?;
+        Ok(match &self.manifest.target {
+            TargetEncoder::Classes { labels, .. } => {
+                let k = labels.len();
+                let proba = neurite_engine::ops::softmax(&out)?.to_vec_f32()?;
+                let class = proba
+                    .chunks(k)
+                    .map(|r| {
+                        r.iter()
+                            .enumerate()
+                            .fold(0, |b, (i, &p)| if p > r[b] { i } else { b })
+                    })
+                    .collect();
+                Predictions::Classes {
+                    labels: labels.clone(),
+                    class,
+                    proba,
+                }
+            }
+            TargetEncoder::Regression { columns, scaler } => {
+                scaler.inverse_transform(&mut v, columns.len());
+                Predictions::Values {
+                    targets: columns.clone(),
+                    values: v,
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! Seeded train/test splits (stratified for classification).
+
+use neurite_kernels::rng::Rng;
+
+/// Shuffle `0..n` with `seed` and cut off `test_fraction` for the test set. With `classes`
+/// (one class id per row) the cut is made per class, so each class keeps its proportion.
+/// Both parts are non-empty when `n ≥ 2`.
+pub fn train_test_split(
+    n: usize,
+    test_fraction: f64,
+    seed: u64,
+    classes: Option<&[usize]>,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Rng::new(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    match classes {
+        Some(cls) => {
+            let k = cls.iter().copied().max().map_or(0, |m| m + 1);
+            for c in 0..k {
+                let mut idx: Vec<usize> = (0..n).filter(|&i| cls[i] == c).collect();
+                rng.shuffle(&mut idx);
+                let nt = ((idx.len() as f64) * test_fraction).round() as usize;
+                let nt = nt.min(idx.len().saturating_sub(1));
+                test.extend_from_slice(&idx[..nt]);
+                train.extend_from_slice(&idx[nt..]);
+            }
+            rng.shuffle(&mut train);
+            rng.shuffle(&mut test);
+        }
+        None => {
+            let mut idx: Vec<usize> = (0..n).collect();
+            rng.shuffle(&mut idx);
+            let nt = ((n as f64) * test_fraction).round() as usize;
+            let nt = nt.clamp(usize::from(n >= 2), n.saturating_sub(1));
+            test = idx[..nt].to_vec();
+            train = idx[nt..].to_vec();
+        }
+    }
+    if test.is_empty() && train.len() >= 2 {
+        test.push(train.pop().unwrap_or_default());
+    }
+    (train, test)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_a_partition_and_stratified() {
+        let cls: Vec<usize> = (0..100).map(|i| if i < 80 { 0 } else { 1 }).collect();
+        let (tr, te) = train_test_split(100, 0.2, 7, Some(&cls));
+        let mut all: Vec<usize> = tr.iter().chain(&te).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert_eq!(te.len(), 20);
+        assert_eq!(te.iter().filter(|&&i| cls[i] == 1).count(), 4);
+        assert_eq!(train_test_split(100, 0.2, 7, Some(&cls)), (tr, te));
+        let (tr, te) = train_test_split(10, 0.2, 1, None);
+        assert_eq!((tr.len(), te.len()), (8, 2));
+    }
+}
