@@ -1,8 +1,8 @@
 //! Losses, reduced to a scalar: MSE, MAE, Huber, softmax cross-entropy from logits, binary
 //! cross-entropy from logits (binary and multi-label).
 //!
-//! Weighting: optional per-sample weights `w: [rows]` (a class weight is a per-sample weight
-//! `w_i = class_weight[y_i]`, combined multiplicatively with sample weights by the caller).
+//! Weighting: optional per-class weights `c: [classes]` (cross-entropy only) and per-sample
+//! weights `s: [rows]`, combined into `w_i = c[y_i] · s_i`.
 //! The weighted loss is the weighted mean `Σ_i w_i·ℓ_i / Σ_i w_i` (ℓ_i averaged over outputs),
 //! which is what PyTorch's `CrossEntropyLoss(weight=…)` computes for class weights and what
 //! keeps the loss scale independent of the weights' scale. Without weights: the plain mean.
@@ -56,6 +56,43 @@ impl Loss {
             Loss::CrossEntropy => "cross_entropy",
             Loss::BinaryCrossEntropy => "binary_cross_entropy",
         }
+    }
+
+    /// The scalar loss with per-class (`[classes]`, cross-entropy only) and/or per-sample
+    /// (`[rows]`) weights.
+    pub fn forward_weighted(
+        &self,
+        g: &mut Graph,
+        pred: Var,
+        target: Var,
+        class_weights: Option<Var>,
+        sample_weights: Option<Var>,
+    ) -> Result<Var> {
+        let Some(cw) = class_weights else {
+            return self.forward(g, pred, target, sample_weights);
+        };
+        if *self != Loss::CrossEntropy {
+            return Err(Error::invalid(format!(
+                "class weights apply to cross-entropy, not {}",
+                self.name()
+            )));
+        }
+        let classes = g.shape(pred).as_matrix().1;
+        if g.shape(cw).numel() != classes {
+            return Err(Error::shape(
+                "loss",
+                format!(
+                    "{} class weights for {classes} classes",
+                    g.shape(cw).numel()
+                ),
+            ));
+        }
+        let per_row = g.lookup(cw, target)?;
+        let w = match sample_weights {
+            Some(s) => g.mul(per_row, s)?,
+            None => per_row,
+        };
+        self.forward(g, pred, target, Some(w))
     }
 
     /// Record the scalar loss of `pred` against `target`, optionally weighted per sample.

@@ -232,6 +232,14 @@ proptest! {
     }
 
     #[test]
+    fn class_weighted_cross_entropy((r, c, _) in dims(), with_samples: bool, seed: u64) {
+        let c = c + 1;
+        check(seed, &[(&[r, c], Dist::AwayFromZero), (&[r], Dist::Positive)], &[(&[r], Dist::Classes(c)), (&[c], Dist::Positive)], |g, p, k| {
+            Loss::CrossEntropy.forward_weighted(g, p[0], k[0], Some(k[1]), with_samples.then_some(p[1]))
+        });
+    }
+
+    #[test]
     fn weighted_losses((r, c, _) in dims(), li in 0usize..5, seed: u64) {
         let loss = [Loss::Mse, Loss::Mae, Loss::Huber { delta: 5.0 }, Loss::CrossEntropy, Loss::BinaryCrossEntropy][li];
         let target: (Vec<usize>, Dist) = match loss {

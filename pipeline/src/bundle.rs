@@ -187,6 +187,41 @@ impl Bundle {
         })
     }
 
+    /// The fields a prediction request must provide, in order.
+    pub fn input_schema(&self) -> Vec<crate::schema::InputField> {
+        self.manifest
+            .preprocessor
+            .features
+            .iter()
+            .map(|f| crate::schema::InputField {
+                name: f.clone(),
+                kind: crate::schema::FieldKind::Number,
+                required: true,
+            })
+            .collect()
+    }
+
+    /// Predict for rows given as strings, one cell per field of [`Bundle::input_schema`] in
+    /// that order. A bad value is an [`Error::Input`] naming its row (0-based) and field.
+    pub fn predict_rows(&self, rows: &[Vec<String>]) -> Result<Predictions> {
+        let schema = self.input_schema();
+        let headers: Vec<String> = schema.iter().map(|f| f.name.clone()).collect();
+        let table = Table::from_rows("request", headers, rows)?;
+        self.predict_table(&table).map_err(|e| match e {
+            Error::Cell {
+                line,
+                column,
+                detail,
+                ..
+            } => Error::Input {
+                row: line.saturating_sub(2) as usize,
+                field: column,
+                detail,
+            },
+            other => other,
+        })
+    }
+
     /// Predict for every row of `table` (which must hold the feature columns).
     pub fn predict_table(&self, table: &Table) -> Result<Predictions> {
         let x = self.manifest.preprocessor.transform(table)?;
@@ -225,5 +260,48 @@ impl Bundle {
                 }
             }
         })
+    }
+}
+
+#[cfg(all(test, feature = "train"))]
+mod tests {
+    use super::*;
+    use crate::train::{TrainOptions, train_csv};
+
+    #[test]
+    fn predict_rows_matches_predict_table_and_names_bad_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = crate::Registry::new(dir.path());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut o = TrainOptions::new(vec!["species".into()]);
+        o.epochs = 5;
+        train_csv(&root.join("data/iris.csv"), &o, &reg, &mut |_| {}).unwrap();
+        let b = reg.load("iris").unwrap();
+        let names: Vec<String> = b.input_schema().into_iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+        );
+        let rows = vec![vec![
+            "5.1".to_string(),
+            "3.5".into(),
+            "1.4".into(),
+            "0.2".into(),
+        ]];
+        let p = b.predict_rows(&rows).unwrap();
+        let t = Table::read_csv(&root.join("data/iris.csv"))
+            .unwrap()
+            .select_rows(&[0]);
+        assert_eq!(p, b.predict_table(&t).unwrap());
+        let bad = vec![
+            rows[0].clone(),
+            vec!["1".into(), "x".into(), "1".into(), "1".into()],
+        ];
+        match b.predict_rows(&bad).unwrap_err() {
+            Error::Input { row, field, .. } => {
+                assert_eq!((row, field.as_str()), (1, "sepal_width"))
+            }
+            e => panic!("unexpected {e}"),
+        }
     }
 }

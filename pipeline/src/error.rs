@@ -59,6 +59,14 @@ pub enum Error {
     #[error("{0}")]
     InvalidData(String),
 
+    /// A bad value in a prediction request: `row` is 0-based.
+    #[error("row {row}, field {field:?}: {detail}")]
+    Input {
+        row: usize,
+        field: String,
+        detail: String,
+    },
+
     #[error("invalid configuration: {0}")]
     Config(String),
 

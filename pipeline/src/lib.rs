@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod data;
 pub mod error;
 pub mod registry;
+pub mod schema;
 pub mod task;
 
 #[cfg(feature = "train")]
@@ -18,4 +19,5 @@ pub mod train;
 pub use bundle::{Bundle, Manifest, Predictions};
 pub use error::{Error, Result};
 pub use registry::{ModelRef, Registry};
+pub use schema::{FieldKind, InputField};
 pub use task::Task;

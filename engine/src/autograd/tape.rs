@@ -370,6 +370,31 @@ impl<'a> Graph<'a> {
         Ok(self.push_value(buf, false))
     }
 
+    /// `out[i] = table[idx[i]]` for a constant `table` (e.g. class weights) and class indices
+    /// `idx` (floats). Not differentiable: an error if `table` requires a gradient.
+    pub fn lookup(&mut self, table: Var, idx: Var) -> Result<Var> {
+        if self.requires_grad(table) {
+            return Err(Error::invalid(
+                "lookup: the table must be a constant (no gradient flows through lookup)",
+            ));
+        }
+        let n = self.shape(table).numel();
+        if let SliceRef::F32(ix) = self.value(idx) {
+            if let Some(bad) = ix
+                .iter()
+                .find(|&&i| !(i >= 0.0 && (i as usize) < n && i.fract() == 0.0))
+            {
+                return Err(Error::invalid(format!(
+                    "lookup: index {bad} out of range 0..{n}"
+                )));
+            }
+        }
+        let k = self.shape(idx).numel();
+        let mut out = self.alloc_like(table, Shape::new(&[k]))?;
+        backend::gather_rows(out.view_mut(), self.value(table), self.value(idx), 1)?;
+        Ok(self.push_value(out, false))
+    }
+
     // ---- linear algebra ------------------------------------------------------------------
 
     /// `op(a) · op(b)` for 2-D operands, `op` = transpose when the flag is set.

@@ -128,6 +128,33 @@ impl Table {
         })
     }
 
+    /// A table from in-memory rows (e.g. a prediction request); `source` names it in errors.
+    /// Every row must have one cell per header.
+    pub fn from_rows(source: &str, headers: Vec<String>, rows: &[Vec<String>]) -> Result<Table> {
+        let mut columns = vec![Vec::with_capacity(rows.len()); headers.len()];
+        for (r, row) in rows.iter().enumerate() {
+            if row.len() != headers.len() {
+                return Err(Error::Input {
+                    row: r,
+                    field: String::new(),
+                    detail: format!("expected {} fields, got {}", headers.len(), row.len()),
+                });
+            }
+            for (c, cell) in row.iter().enumerate() {
+                columns[c].push(cell.clone());
+            }
+        }
+        // Rows of a request are numbered from 0 in errors; lines are 1-based like a file with a
+        // header, so line = row + 2.
+        let lines = (0..rows.len() as u64).map(|r| r + 2).collect();
+        Ok(Table {
+            path: PathBuf::from(source),
+            headers,
+            columns,
+            lines,
+        })
+    }
+
     pub fn n_rows(&self) -> usize {
         self.lines.len()
     }
