@@ -15,7 +15,7 @@ use neurite_engine::{
     DType, Device, Loss, Optimizer, OptimizerSpec, Shape, SliceMut, Tape, Tensor,
 };
 use neurite_kernels::rng::Rng;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{Bundle, Manifest, Predictions, TrainingInfo};
@@ -23,7 +23,8 @@ use crate::data::Table;
 use crate::data::preprocess::{Preprocessor, TargetEncoder};
 use crate::data::split::train_test_split;
 use crate::error::{Error, Result};
-use crate::metrics;
+use crate::metrics::{self, classification};
+
 use crate::registry::Registry;
 use crate::task::{Task, infer_task};
 
@@ -537,16 +538,14 @@ pub fn score(bundle: &Bundle, table: &Table) -> Result<Map<String, Value>> {
     let pred = bundle.predict_table(table)?;
     let m = &bundle.manifest;
     Ok(match (&m.target, &pred) {
-        (TargetEncoder::Classes { .. }, Predictions::Classes { class, .. }) => {
+        (TargetEncoder::Classes { labels, .. }, Predictions::Classes { class, proba, .. }) => {
             let truth: Vec<usize> = m
                 .target
                 .encode(table)?
                 .iter()
                 .map(|&v| v as usize)
                 .collect();
-            let mut out = Map::new();
-            out.insert("accuracy".into(), json!(metrics::accuracy(&truth, class)));
-            out
+            classification::classification_summary(labels, &truth, class, proba)
         }
         (TargetEncoder::Regression { columns, .. }, Predictions::Values { values, .. }) => {
             let truth = crate::data::preprocess::raw_matrix(table, columns)?;

@@ -1,14 +1,7 @@
-//! Evaluation metrics (the first set: accuracy; R², RMSE and MAE per output and averaged).
+//! Regression metrics per output and averaged over outputs (scikit-learn's
+//! `multioutput="uniform_average"`).
 
 use serde_json::{Map, Value, json};
-
-/// Fraction of equal labels.
-pub fn accuracy(y_true: &[usize], y_pred: &[usize]) -> f64 {
-    if y_true.is_empty() {
-        return f64::NAN;
-    }
-    y_true.iter().zip(y_pred).filter(|(a, b)| a == b).count() as f64 / y_true.len() as f64
-}
 
 /// Coefficient of determination of one output (scikit-learn's `r2_score`: 1 − SS_res/SS_tot;
 /// a constant target gives 1 for a perfect fit and 0 otherwise).
@@ -46,29 +39,56 @@ pub fn mae(y_true: &[f64], y_pred: &[f64]) -> f64 {
         / y_true.len() as f64
 }
 
-/// Regression metrics per output (`r2_<name>`, …) and averaged over outputs (`r2`, `rmse`,
-/// `mae`, scikit-learn's `multioutput="uniform_average"`). Matrices are `rows × k`.
+pub fn mse(y_true: &[f64], y_pred: &[f64]) -> f64 {
+    y_true
+        .iter()
+        .zip(y_pred)
+        .map(|(y, p)| (y - p).powi(2))
+        .sum::<f64>()
+        / y_true.len() as f64
+}
+
+/// Mean absolute percentage error as a fraction (`mean_absolute_percentage_error`: the
+/// denominator is `max(|y|, f64::EPSILON)`).
+pub fn mape(y_true: &[f64], y_pred: &[f64]) -> f64 {
+    y_true
+        .iter()
+        .zip(y_pred)
+        .map(|(y, p)| (y - p).abs() / y.abs().max(f64::EPSILON))
+        .sum::<f64>()
+        / y_true.len() as f64
+}
+
+type MetricFn = fn(&[f64], &[f64]) -> f64;
+
+const METRICS: [(&str, MetricFn); 5] = [
+    ("r2", r2),
+    ("mae", mae),
+    ("rmse", rmse),
+    ("mse", mse),
+    ("mape", mape),
+];
+
+/// Regression metrics per output (`r2_<name>`, …, when there are several outputs) and averaged
+/// over outputs (`r2`, `mae`, `rmse`, `mse`, `mape`). Matrices are `rows × k`.
 pub fn regression_report(names: &[String], y_true: &[f32], y_pred: &[f32]) -> Map<String, Value> {
     let k = names.len().max(1);
     let col = |m: &[f32], j: usize| -> Vec<f64> { m.chunks(k).map(|r| r[j] as f64).collect() };
     let mut out = Map::new();
-    let (mut r2s, mut rmses, mut maes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sums = [0.0f64; METRICS.len()];
     for (j, name) in names.iter().enumerate() {
         let (t, p) = (col(y_true, j), col(y_pred, j));
-        let (a, b, c) = (r2(&t, &p), rmse(&t, &p), mae(&t, &p));
-        if names.len() > 1 {
-            out.insert(format!("r2_{name}"), json!(a));
-            out.insert(format!("rmse_{name}"), json!(b));
-            out.insert(format!("mae_{name}"), json!(c));
+        for (m, (metric, f)) in METRICS.iter().enumerate() {
+            let v = f(&t, &p);
+            sums[m] += v;
+            if names.len() > 1 {
+                out.insert(format!("{metric}_{name}"), json!(v));
+            }
         }
-        r2s.push(a);
-        rmses.push(b);
-        maes.push(c);
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    out.insert("r2".into(), json!(mean(&r2s)));
-    out.insert("rmse".into(), json!(mean(&rmses)));
-    out.insert("mae".into(), json!(mean(&maes)));
+    for (m, (metric, _)) in METRICS.iter().enumerate() {
+        out.insert((*metric).to_string(), json!(sums[m] / k as f64));
+    }
     out
 }
 
@@ -78,7 +98,6 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(accuracy(&[0, 1, 1, 2], &[0, 1, 2, 2]), 0.75);
         let t = [3.0, -0.5, 2.0, 7.0];
         let p = [2.5, 0.0, 2.0, 8.0];
         // scikit-learn: r2_score = 0.9486081370449679, rmse = 0.6123724356957945
