@@ -144,8 +144,7 @@ pub fn log_loss(y_true: &[usize], proba: &[f32], k: usize) -> f64 {
 
 /// scikit-learn's `classification_report` text (2 digits).
 pub fn classification_report(labels: &[String], y_true: &[usize], y_pred: &[usize]) -> String {
-    let k = labels.len();
-    let per = PerClass::from_confusion(&confusion_matrix(y_true, y_pred, k));
+    let per = PerClass::from_confusion(&confusion_matrix(y_true, y_pred, labels.len()));
     let digits = 2;
     let width = labels
         .iter()
@@ -162,9 +161,9 @@ pub fn classification_report(labels: &[String], y_true: &[usize], y_pred: &[usiz
     let row = |name: &str, p: f64, r: f64, f: f64, s: u64| {
         format!("{name:>width$}  {p:>9.2} {r:>9.2} {f:>9.2} {s:>9}\n")
     };
-    for c in 0..k {
+    for (c, label) in labels.iter().enumerate() {
         out.push_str(&row(
-            &labels[c],
+            label,
             per.precision[c],
             per.recall[c],
             per.f1[c],
