@@ -1,14 +1,22 @@
-//! The model registry: plain folders `models/<name>/v<k>/` holding a bundle each.
+//! The model registry: plain folders `models/<name>/v<k>/` holding a bundle each, plus
+//! `models/<name>/aliases.json` (alias → version, e.g. `{"production": 3}`) and the append-only
+//! `models/<name>/aliases.history.jsonl` (one JSON object per promote or rollback).
 //!
 //! A new version is written into a hidden temporary folder and renamed into place; `rename`
 //! of a folder onto an existing non-empty one fails, so two concurrent trainings of one name
 //! get distinct versions (the loser retries with the next number) and a crash mid-write never
 //! leaves a half-written version visible. Names are validated, so a reference can never point
-//! outside the registry folder.
+//! outside the registry folder. Writes to a model's folder take `models/<name>/.lock`
+//! (an OS file lock, released when the process dies).
 
 use std::path::{Path, PathBuf};
 
 use neurite_engine::nn::Mlp;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Bundle, MANIFEST_FILE, Manifest};
 use crate::error::{Error, Result};
@@ -64,6 +72,41 @@ fn parse_version_dir(name: &str) -> Option<u32> {
     name.strip_prefix('v')
         .and_then(|n| n.parse().ok())
         .filter(|&k| k > 0)
+}
+
+/// `v3` or `3` → 3.
+pub fn parse_version(s: &str) -> Option<u32> {
+    s.strip_prefix('v')
+        .unwrap_or(s)
+        .parse()
+        .ok()
+        .filter(|&k| k > 0)
+}
+
+/// An alias name: a valid name that does not read as a version number.
+pub fn validate_alias(s: &str) -> Result<()> {
+    validate_name(s)?;
+    if parse_version(s).is_some() {
+        return Err(Error::Config(format!(
+            "alias {s:?} would read as a version number; choose a name such as \"production\""
+        )));
+    }
+    Ok(())
+}
+
+/// One promote or rollback, as recorded in `aliases.history.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AliasEvent {
+    pub time: String,
+    pub alias: String,
+    pub action: String,
+    pub version: u32,
+    pub previous: Option<u32>,
+}
+
+/// Held while a process writes to a model's folder; released on drop (or process death).
+pub struct ModelLock {
+    _file: std::fs::File,
 }
 
 impl Registry {
@@ -124,23 +167,57 @@ impl Registry {
         }
         let k = match &r.version {
             None => *versions.last().unwrap_or(&1),
-            Some(v) => {
-                let k = v
-                    .strip_prefix('v')
-                    .unwrap_or(v)
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|k| versions.contains(k));
-                k.ok_or_else(|| Error::UnknownVersion {
-                    name: r.name.clone(),
-                    version: v.clone(),
-                    available: versions
-                        .iter()
-                        .map(|k| format!("v{k}"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?
-            }
+            Some(v) => match parse_version(v) {
+                Some(k) if versions.contains(&k) => k,
+                Some(_) => {
+                    return Err(Error::UnknownVersion {
+                        name: r.name.clone(),
+                        version: v.clone(),
+                        available: versions
+                            .iter()
+                            .map(|k| format!("v{k}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                None => {
+                    let aliases = self.aliases(&r.name)?;
+                    match aliases.get(v) {
+                        Some(&k) if versions.contains(&k) => k,
+                        Some(&k) => {
+                            return Err(Error::UnknownVersion {
+                                name: r.name.clone(),
+                                version: format!("{v} (alias of v{k}, which no longer exists)"),
+                                available: versions
+                                    .iter()
+                                    .map(|k| format!("v{k}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            });
+                        }
+                        None => {
+                            let known: Vec<String> = aliases.keys().cloned().collect();
+                            return Err(Error::UnknownVersion {
+                                name: r.name.clone(),
+                                version: v.clone(),
+                                available: format!(
+                                    "{}{}",
+                                    versions
+                                        .iter()
+                                        .map(|k| format!("v{k}"))
+                                        .collect::<Vec<_>>()
+                                        .join(", "),
+                                    if known.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!("; aliases: {}", known.join(", "))
+                                    }
+                                ),
+                            });
+                        }
+                    }
+                }
+            },
         };
         Ok((self.root.join(&r.name).join(format!("v{k}")), k))
     }
@@ -157,6 +234,7 @@ impl Registry {
         validate_name(&manifest.name)?;
         let base = self.root.join(&manifest.name);
         std::fs::create_dir_all(&base).map_err(|e| Error::io(&base, e))?;
+        let _lock = self.lock(&manifest.name)?;
         let tmp = base.join(format!(".tmp-{}-{}", std::process::id(), nanos()));
         let mut attempts = 0;
         loop {
@@ -174,6 +252,185 @@ impl Registry {
                 }
             }
         }
+    }
+}
+
+impl Registry {
+    /// Take the model's write lock (blocks until free).
+    pub fn lock(&self, name: &str) -> Result<ModelLock> {
+        validate_name(name)?;
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        file.lock().map_err(|e| Error::io(&path, e))?;
+        Ok(ModelLock { _file: file })
+    }
+
+    fn aliases_path(&self, name: &str) -> PathBuf {
+        self.root.join(name).join("aliases.json")
+    }
+
+    fn history_path(&self, name: &str) -> PathBuf {
+        self.root.join(name).join("aliases.history.jsonl")
+    }
+
+    /// The aliases of `name` (alias → version).
+    pub fn aliases(&self, name: &str) -> Result<BTreeMap<String, u32>> {
+        validate_name(name)?;
+        let p = self.aliases_path(name);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => serde_json::from_str(&t).map_err(|e| Error::Manifest {
+                path: p,
+                detail: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+
+    /// Every promote and rollback of `name`, oldest first.
+    pub fn alias_history(&self, name: &str) -> Result<Vec<AliasEvent>> {
+        validate_name(name)?;
+        let p = self.history_path(name);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&p, e)),
+        };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| Error::Manifest {
+                    path: p.clone(),
+                    detail: format!("line {}: {e}", i + 1),
+                })
+            })
+            .collect()
+    }
+
+    fn write_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: u32,
+        action: &str,
+    ) -> Result<Option<u32>> {
+        let mut aliases = self.aliases(name)?;
+        let previous = aliases.insert(alias.to_string(), version);
+        let json = serde_json::to_vec_pretty(&aliases).map_err(|e| Error::Config(e.to_string()))?;
+        let event = AliasEvent {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            alias: alias.to_string(),
+            action: action.to_string(),
+            version,
+            previous,
+        };
+        // History first: a crash between the two leaves the alias unchanged and one extra
+        // history line, never an alias change without its record.
+        let hp = self.history_path(name);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&hp)
+            .map_err(|e| Error::io(&hp, e))?;
+        let line = serde_json::to_string(&event).map_err(|e| Error::Config(e.to_string()))?;
+        writeln!(f, "{line}")
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(&hp, e))?;
+        neurite_engine::io::atomic_write(&self.aliases_path(name), &json)?;
+        Ok(previous)
+    }
+
+    /// Point `alias` at the version `reference` resolves to; returns (version, previous).
+    pub fn promote(&self, reference: &str, alias: &str) -> Result<(u32, Option<u32>)> {
+        validate_alias(alias)?;
+        let r = ModelRef::parse(reference)?;
+        let _lock = self.lock(&r.name)?;
+        let (_, k) = self.resolve(&r)?;
+        let prev = self.write_alias(&r.name, alias, k, "promote")?;
+        Ok((k, prev))
+    }
+
+    /// Move `alias` back to the version it pointed to before its latest promotion (promotions
+    /// form a stack; each rollback pops one). Returns (from, to).
+    pub fn rollback(&self, name: &str, alias: &str) -> Result<(u32, u32)> {
+        validate_alias(alias)?;
+        let _lock = self.lock(name)?;
+        let mut stack: Vec<u32> = Vec::new();
+        for e in self
+            .alias_history(name)?
+            .into_iter()
+            .filter(|e| e.alias == alias)
+        {
+            match e.action.as_str() {
+                "rollback" => {
+                    stack.pop();
+                }
+                _ => stack.push(e.version),
+            }
+        }
+        let current = self.aliases(name)?.get(alias).copied();
+        let Some(cur) = current else {
+            return Err(Error::Config(format!(
+                "model {name:?} has no alias {alias:?}"
+            )));
+        };
+        if stack.len() < 2 {
+            return Err(Error::Config(format!(
+                "alias {name}@{alias} (v{cur}) has no earlier version to roll back to"
+            )));
+        }
+        let to = stack[stack.len() - 2];
+        if !self.versions(name)?.contains(&to) {
+            return Err(Error::Config(format!(
+                "cannot roll {name}@{alias} back to v{to}: that version was removed"
+            )));
+        }
+        self.write_alias(name, alias, to, "rollback")?;
+        Ok((cur, to))
+    }
+
+    /// Delete a version. Refused while an alias points to it, unless `force` (which also drops
+    /// those aliases).
+    pub fn remove(&self, reference: &str, force: bool) -> Result<u32> {
+        let r = ModelRef::parse(reference)?;
+        let _lock = self.lock(&r.name)?;
+        let (dir, k) = self.resolve(&r)?;
+        let pointing: Vec<String> = self
+            .aliases(&r.name)?
+            .into_iter()
+            .filter(|(_, v)| *v == k)
+            .map(|(a, _)| a)
+            .collect();
+        if !pointing.is_empty() && !force {
+            return Err(Error::Config(format!(
+                "{}@v{k} is aliased as {}; promote another version first or use --force",
+                r.name,
+                pointing.join(", ")
+            )));
+        }
+        if !pointing.is_empty() {
+            let mut aliases = self.aliases(&r.name)?;
+            aliases.retain(|_, v| *v != k);
+            let json =
+                serde_json::to_vec_pretty(&aliases).map_err(|e| Error::Config(e.to_string()))?;
+            neurite_engine::io::atomic_write(&self.aliases_path(&r.name), &json)?;
+        }
+        // Rename first so readers never see a half-deleted version.
+        let trash = self
+            .root
+            .join(&r.name)
+            .join(format!(".removed-v{k}-{}", nanos()));
+        std::fs::rename(&dir, &trash).map_err(|e| Error::io(&dir, e))?;
+        std::fs::remove_dir_all(&trash).map_err(|e| Error::io(&trash, e))?;
+        Ok(k)
     }
 }
 

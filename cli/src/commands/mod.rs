@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod models;
 pub mod predict;
 pub mod train;
 
