@@ -105,13 +105,13 @@ impl Loss {
     ) -> Result<Var> {
         let ps = g.shape(pred);
         let rows = if ps.rank() == 0 { 1 } else { ps.dim(0) };
-        if let Some(w) = weights {
-            if g.shape(w).numel() != rows {
-                return Err(Error::shape(
-                    "loss",
-                    format!("{} sample weights for {rows} rows", g.shape(w).numel()),
-                ));
-            }
+        if let Some(w) = weights
+            && g.shape(w).numel() != rows
+        {
+            return Err(Error::shape(
+                "loss",
+                format!("{} sample weights for {rows} rows", g.shape(w).numel()),
+            ));
         }
         let per = match *self {
             Loss::Mse => g.regression_loss(pred, target, RegressionLoss::Mse)?,

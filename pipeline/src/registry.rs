@@ -451,10 +451,10 @@ fn rename_dir_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
         ));
     }
     std::fs::rename(from, to)?;
-    if let Some(parent) = to.parent() {
-        if let Ok(d) = std::fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
+    if let Some(parent) = to.parent()
+        && let Ok(d) = std::fs::File::open(parent)
+    {
+        let _ = d.sync_all();
     }
     Ok(())
 }

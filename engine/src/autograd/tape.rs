@@ -352,15 +352,14 @@ impl<'a> Graph<'a> {
     pub fn gather_rows(&mut self, src: &Tensor, idx: &Tensor) -> Result<Var> {
         let (rows, cols) = src.shape().as_matrix();
         let n = idx.numel();
-        if let Some(ix) = idx.as_f32_slice() {
-            if let Some(bad) = ix
+        if let Some(ix) = idx.as_f32_slice()
+            && let Some(bad) = ix
                 .iter()
                 .find(|&&i| !(i >= 0.0 && (i as usize) < rows && i.fract() == 0.0))
-            {
-                return Err(Error::invalid(format!(
-                    "gather_rows: row index {bad} out of range 0..{rows}"
-                )));
-            }
+        {
+            return Err(Error::invalid(format!(
+                "gather_rows: row index {bad} out of range 0..{rows}"
+            )));
         }
         let mut buf = self
             .tape
@@ -379,15 +378,14 @@ impl<'a> Graph<'a> {
             ));
         }
         let n = self.shape(table).numel();
-        if let SliceRef::F32(ix) = self.value(idx) {
-            if let Some(bad) = ix
+        if let SliceRef::F32(ix) = self.value(idx)
+            && let Some(bad) = ix
                 .iter()
                 .find(|&&i| !(i >= 0.0 && (i as usize) < n && i.fract() == 0.0))
-            {
-                return Err(Error::invalid(format!(
-                    "lookup: index {bad} out of range 0..{n}"
-                )));
-            }
+        {
+            return Err(Error::invalid(format!(
+                "lookup: index {bad} out of range 0..{n}"
+            )));
         }
         let k = self.shape(idx).numel();
         let mut out = self.alloc_like(table, Shape::new(&[k]))?;
@@ -836,25 +834,23 @@ impl<'a> Graph<'a> {
         }
         // Validate class indices on the host when they are there (CUDA targets are validated
         // when the batch is built).
-        if let SliceRef::F32(t) = self.value(targets) {
-            if let Some(bad) = t
+        if let SliceRef::F32(t) = self.value(targets)
+            && let Some(bad) = t
                 .iter()
                 .find(|&&v| !(v >= 0.0 && (v as usize) < c && v.fract() == 0.0))
-            {
-                return Err(Error::invalid(format!(
-                    "class index {bad} out of range 0..{c}"
-                )));
-            }
+        {
+            return Err(Error::invalid(format!(
+                "class index {bad} out of range 0..{c}"
+            )));
         }
-        if let SliceRef::F64(t) = self.value(targets) {
-            if let Some(bad) = t
+        if let SliceRef::F64(t) = self.value(targets)
+            && let Some(bad) = t
                 .iter()
                 .find(|&&v| !(v >= 0.0 && (v as usize) < c && v.fract() == 0.0))
-            {
-                return Err(Error::invalid(format!(
-                    "class index {bad} out of range 0..{c}"
-                )));
-            }
+        {
+            return Err(Error::invalid(format!(
+                "class index {bad} out of range 0..{c}"
+            )));
         }
         let mut loss = self.alloc_like(logits, Shape::new(&[r]))?;
         let mut probs = self.alloc_like(logits, s)?;
