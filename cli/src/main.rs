@@ -14,9 +14,12 @@ use clap::{Parser, Subcommand};
     about = "Train, evaluate and serve neural networks from CSV files"
 )]
 struct Cli {
-    /// Model registry folder.
-    #[arg(long, global = true, env = "NEURITE_MODELS", default_value = "models")]
-    models_dir: PathBuf,
+    /// Model registry folder (default: neurite.yaml's paths.models, else `models`).
+    #[arg(long, global = true, env = "NEURITE_MODELS")]
+    models_dir: Option<PathBuf>,
+    /// Global configuration file (default: $NEURITE_CONFIG, else ./neurite.yaml if present).
+    #[arg(long, global = true)]
+    global_config: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -28,21 +31,40 @@ enum Command {
     Train(Box<commands::train::TrainArgs>),
     /// Predict with a saved model on the rows of a CSV file.
     Predict(commands::predict::PredictArgs),
+    /// Metrics of a saved model on a CSV file that holds the targets.
+    Eval(commands::eval::EvalArgs),
     /// Inspect and manage the model registry (versions, aliases).
     Models(commands::models::ModelsArgs),
+    /// Training runs recorded under experiments/.
+    Experiments(commands::experiments::ExperimentsArgs),
+    /// Show the merged configuration and where each value comes from.
+    Config(Box<commands::config::ConfigArgs>),
+    /// Write a commented starter model configuration.
+    Init(commands::config::InitArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let paths = match commands::Paths::resolve(cli.models_dir, cli.global_config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
-        Command::Train(a) => commands::train::run(*a, &cli.models_dir),
-        Command::Predict(a) => commands::predict::run(a, &cli.models_dir),
-        Command::Models(a) => commands::models::run(a, &cli.models_dir),
+        Command::Train(a) => commands::train::run(*a, &paths),
+        Command::Predict(a) => commands::predict::run(a, &paths),
+        Command::Eval(a) => commands::eval::run(a, &paths),
+        Command::Models(a) => commands::models::run(a, &paths.models),
+        Command::Experiments(a) => commands::experiments::run(a, &paths),
+        Command::Config(a) => commands::config::run(*a, &paths),
+        Command::Init(a) => commands::config::init(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -13,9 +13,25 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Run neurite from the repository root (for `data/…` paths) with a global config that puts
+/// logs and experiment records next to `models`, so tests never write into the repository.
 fn neurite(models: &Path, args: &[&str]) -> Output {
+    let side = models.parent().unwrap_or(models).join(format!(
+        "{}-side",
+        models.file_name().and_then(|n| n.to_str()).unwrap_or("m")
+    ));
+    std::fs::create_dir_all(&side).unwrap();
+    let cfg = side.join("neurite.yaml");
+    let yaml = format!(
+        "paths:\n  models: {}\n  logs: {}\n  experiments: {}\n",
+        models.display(),
+        side.join("logs").display(),
+        side.join("experiments").display()
+    );
+    std::fs::write(&cfg, yaml).unwrap();
     Command::new(env!("CARGO_BIN_EXE_neurite"))
         .current_dir(root())
+        .env("NEURITE_CONFIG", &cfg)
         .arg("--models-dir")
         .arg(models)
         .args(args)

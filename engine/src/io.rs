@@ -20,8 +20,19 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-/// Write `bytes` to `path` atomically.
+/// Write `bytes` to `path` atomically and durably (fsync of the file and its folder).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replace(path, bytes, true)
+}
+
+/// Write `bytes` to `path` atomically but without fsync: readers and a restarted process
+/// never see a partial file, but an operating-system crash may lose the latest version.
+/// For frequent, replaceable files (training checkpoints, logs).
+pub fn atomic_write_fast(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replace(path, bytes, false)
+}
+
+fn write_replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -35,12 +46,16 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let res = (|| {
         let mut f = fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
         f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
+        if durable {
+            f.sync_all().map_err(|e| io_err(&tmp, e))?;
+        }
         drop(f);
         fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-        // Make the rename itself durable.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            // Make the rename itself durable.
+            if let Ok(d) = fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();
@@ -61,6 +76,8 @@ fn unique() -> u64 {
 }
 
 /// Serialize parameter stores (names must be unique across them) into safetensors bytes.
+/// Pass at most one metadata key for byte-identical output across processes (safetensors
+/// writes the metadata map in `HashMap` order).
 pub fn to_safetensors(
     stores: &[&ParamStore],
     metadata: HashMap<String, String>,
@@ -174,4 +191,122 @@ pub fn load_safetensors(
 /// Read a whole file with a typed error naming it.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| io_err(path, e))
+}
+
+/// A host copy of a named tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// Serialize named f32 tensors and string metadata as safetensors bytes.
+pub fn write_tensors(
+    entries: &[(String, HostTensor)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let bytes: Vec<Vec<u8>> = entries
+        .iter()
+        .map(|(_, t)| t.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let views = entries
+        .iter()
+        .zip(&bytes)
+        .map(|((n, t), b)| TensorView::new(Dtype::F32, t.shape.clone(), b).map(|v| (n.clone(), v)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Weights {
+            path: "<memory>".into(),
+            detail: e.to_string(),
+        })?;
+    let meta = if metadata.is_empty() {
+        None
+    } else {
+        Some(metadata)
+    };
+    safetensors::serialize(views, meta).map_err(|e| Error::Weights {
+        path: "<memory>".into(),
+        detail: e.to_string(),
+    })
+}
+
+/// Read every tensor (as f32) and the metadata of safetensors bytes; `source` names the file
+/// in errors.
+pub fn read_tensors(
+    bytes: &[u8],
+    source: &str,
+) -> Result<(HashMap<String, HostTensor>, HashMap<String, String>)> {
+    let bad = |detail: String| Error::Weights {
+        path: source.to_string(),
+        detail,
+    };
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(bad(format!(
+                "tensor {name:?} has dtype {:?}; expected F32",
+                view.dtype()
+            )));
+        }
+        let data = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        out.insert(
+            name,
+            HostTensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
+    }
+    Ok((out, meta.metadata().clone().unwrap_or_default()))
+}
+
+/// Every parameter of `store` as `(prefix + name, host tensor)`.
+pub fn store_to_host(store: &ParamStore, prefix: &str) -> Result<Vec<(String, HostTensor)>> {
+    let host = store.flat().to_vec_f32()?;
+    Ok(store
+        .specs()
+        .iter()
+        .map(|s| {
+            (
+                format!("{prefix}{}", s.name),
+                HostTensor {
+                    shape: s.shape.dims().to_vec(),
+                    data: host[s.range()].to_vec(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Fill `store` from `(prefix + name)` tensors, checking shapes.
+pub fn store_from_host(
+    store: &mut ParamStore,
+    prefix: &str,
+    tensors: &HashMap<String, HostTensor>,
+    source: &str,
+) -> Result<()> {
+    for k in 0..store.specs().len() {
+        let spec = store.specs()[k].clone();
+        let key = format!("{prefix}{}", spec.name);
+        let t = tensors.get(&key).ok_or_else(|| Error::Weights {
+            path: source.into(),
+            detail: format!("missing tensor {key:?}"),
+        })?;
+        if t.shape != spec.shape.dims() {
+            return Err(Error::Weights {
+                path: source.into(),
+                detail: format!(
+                    "tensor {key:?} has shape {:?}, expected {}",
+                    t.shape, spec.shape
+                ),
+            });
+        }
+        store.set_f32(crate::params::ParamId(k), &t.data)?;
+    }
+    Ok(())
 }

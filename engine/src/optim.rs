@@ -11,9 +11,10 @@ use crate::params::ParamStore;
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerSpec {
     Sgd {
+        #[serde(default = "lr_sgd")]
         lr: f32,
         #[serde(default)]
         momentum: f32,
@@ -23,6 +24,7 @@ pub enum OptimizerSpec {
         weight_decay: f32,
     },
     Adam {
+        #[serde(default = "lr_adam")]
         lr: f32,
         #[serde(default = "b1")]
         beta1: f32,
@@ -35,6 +37,7 @@ pub enum OptimizerSpec {
     },
     #[serde(rename = "adamw")]
     AdamW {
+        #[serde(default = "lr_adam")]
         lr: f32,
         #[serde(default = "b1")]
         beta1: f32,
@@ -47,6 +50,7 @@ pub enum OptimizerSpec {
     },
     #[serde(rename = "rmsprop")]
     RmsProp {
+        #[serde(default = "lr_sgd")]
         lr: f32,
         #[serde(default = "rms_alpha")]
         alpha: f32,
@@ -59,6 +63,12 @@ pub enum OptimizerSpec {
     },
 }
 
+fn lr_sgd() -> f32 {
+    0.01
+}
+fn lr_adam() -> f32 {
+    0.001
+}
 fn b1() -> f32 {
     0.9
 }

@@ -37,6 +37,67 @@ pub struct TrainingInfo {
     pub duration_secs: f64,
 }
 
+/// How network outputs become predictions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Head {
+    /// One logit per class; probabilities by softmax.
+    Softmax,
+    /// One logit per label (multi-label), or a single logit for the positive class of a
+    /// binary problem; probabilities by the logistic function.
+    Sigmoid,
+    /// Values (regression), in standardized units.
+    Linear,
+}
+
+impl Head {
+    pub fn parse(s: &str) -> Option<Head> {
+        match s {
+            "softmax" => Some(Head::Softmax),
+            "sigmoid" => Some(Head::Sigmoid),
+            "linear" => Some(Head::Linear),
+            _ => None,
+        }
+    }
+
+    /// Network output width for a target encoding under this head.
+    pub fn output_dim(self, target: &TargetEncoder) -> usize {
+        match (self, target) {
+            (Head::Sigmoid, TargetEncoder::Classes { .. }) => 1,
+            _ => target.n_outputs(),
+        }
+    }
+}
+
+fn default_head() -> Option<Head> {
+    None
+}
+
+/// One epoch of training, as recorded in the manifest and the logs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub lr: f64,
+    pub loss: f64,
+    /// `val_loss`, `val_accuracy`, `val_r2`, … (NaN-free: missing when not computed).
+    #[serde(flatten)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// `loss` or a metric by name.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        if key == "loss" {
+            Some(self.loss)
+        } else if key == "lr" {
+            Some(self.lr)
+        } else {
+            self.metrics.get(key).copied()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
@@ -52,6 +113,37 @@ pub struct Manifest {
     pub training: TrainingInfo,
     pub created: String,
     pub neurite_version: String,
+    /// Output head (absent in the first manifests: softmax for classification, linear for
+    /// regression).
+    #[serde(default = "default_head", skip_serializing_if = "Option::is_none")]
+    pub head: Option<Head>,
+    /// The merged training configuration.
+    #[serde(default)]
+    pub config: serde_json::Value,
+    /// Per-epoch training history.
+    #[serde(default)]
+    pub history: Vec<EpochRecord>,
+    /// `name@vK` this version was trained from (incremental training).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// The neurite source revision that trained it.
+    #[serde(default)]
+    pub git_commit: String,
+    /// Experiment and run that produced it.
+    #[serde(default)]
+    pub experiment: Option<String>,
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+impl Manifest {
+    pub fn head(&self) -> Head {
+        self.head.unwrap_or(match self.task {
+            Task::Regression => Head::Linear,
+            Task::Multilabel => Head::Sigmoid,
+            Task::Classification => Head::Softmax,
+        })
+    }
 }
 
 /// A model ready for inference.
@@ -76,6 +168,13 @@ pub enum Predictions {
         targets: Vec<String>,
         values: Vec<f32>,
     },
+    /// Multi-label: per row and label the probability (`rows × labels`) and the decision
+    /// (probability ≥ 0.5).
+    Labels {
+        names: Vec<String>,
+        proba: Vec<f32>,
+        decision: Vec<bool>,
+    },
 }
 
 impl Predictions {
@@ -83,6 +182,7 @@ impl Predictions {
         match self {
             Predictions::Classes { class, .. } => class.len(),
             Predictions::Values { targets, values } => values.len() / targets.len().max(1),
+            Predictions::Labels { names, proba, .. } => proba.len() / names.len().max(1),
         }
     }
 
@@ -116,6 +216,24 @@ impl Predictions {
                     let _ = w.write_record(row.iter().map(|v| format!("{v}")));
                 }
             }
+            Predictions::Labels {
+                names,
+                proba,
+                decision,
+            } => {
+                let mut head: Vec<String> = names.clone();
+                head.extend(names.iter().map(|n| format!("proba_{n}")));
+                let _ = w.write_record(&head);
+                let l = names.len().max(1);
+                for (p, d) in proba.chunks(l).zip(decision.chunks(l)) {
+                    let mut rec: Vec<String> = d
+                        .iter()
+                        .map(|&b| if b { "1" } else { "0" }.to_string())
+                        .collect();
+                    rec.extend(p.iter().map(|v| format!("{v:.6}")));
+                    let _ = w.write_record(&rec);
+                }
+            }
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
@@ -128,9 +246,12 @@ impl Bundle {
             path: dir.join(MANIFEST_FILE),
             detail: e.to_string(),
         })?;
-        let mut meta = HashMap::new();
-        meta.insert("format".to_string(), "neurite".to_string());
-        meta.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+        // One metadata key: safetensors writes its metadata map in HashMap order, which
+        // varies between processes, and weight files must be byte-identical for a seed.
+        let meta = HashMap::from([(
+            "neurite".to_string(),
+            serde_json::json!({"format": "neurite", "format_version": FORMAT_VERSION}).to_string(),
+        )]);
         let weights = io::to_safetensors(&[&model.params, &model.buffers], meta)?;
         io::atomic_write(&dir.join(WEIGHTS_FILE), &weights)?;
         io::atomic_write(&dir.join(MANIFEST_FILE), &json)?;
@@ -166,7 +287,7 @@ impl Bundle {
         })?;
         manifest.architecture.validate()?;
         if manifest.architecture.input_dim != manifest.preprocessor.n_features()
-            || manifest.architecture.output_dim() != manifest.target.output_dim()
+            || manifest.architecture.output_dim() != manifest.head().output_dim(&manifest.target)
         {
             return Err(Error::Manifest {
                 path: mpath,
@@ -234,29 +355,51 @@ impl Bundle {
         let xt = Tensor::from_vec(x.to_vec(), [rows, f])?;
         let out = self.model.predict(&xt)?;
         let mut v = out.to_vec_f32()?;
-        Ok(match &self.manifest.target {
-            TargetEncoder::Classes { labels, .. } => {
-                let k = labels.len();
-                let proba = neurite_engine::ops::softmax(&out)?.to_vec_f32()?;
-                let class = proba
-                    .chunks(k)
-                    .map(|r| {
-                        r.iter()
-                            .enumerate()
-                            .fold(0, |b, (i, &p)| if p > r[b] { i } else { b })
-                    })
-                    .collect();
+        let sigmoid = |v: &[f32]| -> Vec<f32> {
+            v.iter()
+                .map(|&z| (1.0 / (1.0 + (-(z as f64)).exp())) as f32)
+                .collect()
+        };
+        let argmax = |r: &[f32]| {
+            r.iter()
+                .enumerate()
+                .fold(0, |b, (i, &p)| if p > r[b] { i } else { b })
+        };
+        Ok(match (&self.manifest.target, self.manifest.head()) {
+            (TargetEncoder::Classes { labels, .. }, Head::Sigmoid) => {
+                // One logit for the positive class (labels[1]).
+                let p = sigmoid(&v);
+                let proba: Vec<f32> = p.iter().flat_map(|&q| [1.0 - q, q]).collect();
+                let class = p.iter().map(|&q| usize::from(q >= 0.5)).collect();
                 Predictions::Classes {
                     labels: labels.clone(),
                     class,
                     proba,
                 }
             }
-            TargetEncoder::Regression { columns, scaler } => {
+            (TargetEncoder::Classes { labels, .. }, _) => {
+                let proba = neurite_engine::ops::softmax(&out)?.to_vec_f32()?;
+                let class = proba.chunks(labels.len()).map(argmax).collect();
+                Predictions::Classes {
+                    labels: labels.clone(),
+                    class,
+                    proba,
+                }
+            }
+            (TargetEncoder::Regression { columns, scaler }, _) => {
                 scaler.inverse_transform(&mut v, columns.len());
                 Predictions::Values {
                     targets: columns.clone(),
                     values: v,
+                }
+            }
+            (TargetEncoder::Multilabel { columns }, _) => {
+                let proba = sigmoid(&v);
+                let decision = proba.iter().map(|&p| p >= 0.5).collect();
+                Predictions::Labels {
+                    names: columns.clone(),
+                    proba,
+                    decision,
                 }
             }
         })
@@ -266,16 +409,20 @@ impl Bundle {
 #[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
-    use crate::train::{TrainOptions, train_csv};
+    use crate::config::TrainConfig;
+    use crate::train::{TrainEnv, train};
 
     #[test]
     fn predict_rows_matches_predict_table_and_names_bad_cells() {
         let dir = tempfile::tempdir().unwrap();
         let reg = crate::Registry::new(dir.path());
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let mut o = TrainOptions::new(vec!["species".into()]);
-        o.epochs = 5;
-        train_csv(&root.join("data/iris.csv"), &o, &reg, &mut |_| {}).unwrap();
+        let mut c = TrainConfig {
+            target: vec!["species".into()],
+            ..Default::default()
+        };
+        c.training.epochs = 5;
+        train(&root.join("data/iris.csv"), &c, TrainEnv::new(&reg)).unwrap();
         let b = reg.load("iris").unwrap();
         let names: Vec<String> = b.input_schema().into_iter().map(|f| f.name).collect();
         assert_eq!(

@@ -87,6 +87,11 @@ pub enum Error {
     #[error("{path}: invalid model manifest: {detail}")]
     Manifest { path: PathBuf, detail: String },
 
+    #[error(
+        "training interrupted after epoch {epoch}; continue it with `neurite train … --resume`"
+    )]
+    Interrupted { epoch: usize },
+
     #[error(transparent)]
     Engine(#[from] neurite_engine::Error),
 }

@@ -12,6 +12,10 @@ pub mod schema;
 pub mod task;
 
 #[cfg(feature = "train")]
+pub mod config;
+#[cfg(feature = "train")]
+pub mod experiments;
+#[cfg(feature = "train")]
 pub mod metrics;
 #[cfg(feature = "train")]
 pub mod train;

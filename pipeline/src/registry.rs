@@ -434,6 +434,56 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Reserve the next version folder of `name` for a training run (checkpoints go into it
+    /// while it trains). It stays invisible to [`Registry::versions`] until
+    /// [`Registry::finalize`] writes its manifest, so a crashed run never shows as a model.
+    pub fn reserve(&self, name: &str) -> Result<(u32, PathBuf)> {
+        let _lock = self.lock(name)?;
+        let base = self.root.join(name);
+        let taken = std::fs::read_dir(&base)
+            .map_err(|e| Error::io(&base, e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(parse_version_dir))
+            .max()
+            .unwrap_or(0);
+        let k = taken + 1;
+        let dir = base.join(format!("v{k}"));
+        std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok((k, dir))
+    }
+
+    /// Version folders of `name` that were reserved but never finalized (newest last).
+    pub fn incomplete(&self, name: &str) -> Result<Vec<(u32, PathBuf)>> {
+        validate_name(name)?;
+        let base = self.root.join(name);
+        let rd = match std::fs::read_dir(&base) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&base, e)),
+        };
+        let mut v: Vec<(u32, PathBuf)> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir() && !e.path().join(MANIFEST_FILE).exists())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(parse_version_dir)
+                    .map(|k| (k, e.path()))
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Write the bundle into a reserved folder; the manifest is written last, which is the
+    /// moment the version becomes visible.
+    pub fn finalize(&self, manifest: &Manifest, model: &Mlp, dir: &Path) -> Result<()> {
+        let _lock = self.lock(&manifest.name)?;
+        Bundle::write_files(manifest, model, dir)
+    }
+}
+
 fn nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

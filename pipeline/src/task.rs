@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     Classification,
+    /// Several binary target columns (each row may have any number of labels).
+    Multilabel,
     Regression,
 }
 
@@ -17,13 +19,16 @@ impl Task {
     pub fn parse(s: &str) -> Option<Task> {
         match s.trim().to_ascii_lowercase().as_str() {
             "classification" | "classifier" | "class" => Some(Task::Classification),
+            "multilabel" | "multi_label" | "multi-label" => Some(Task::Multilabel),
             "regression" | "regressor" => Some(Task::Regression),
             _ => None,
         }
     }
 }
 
-/// Infer the task from the target column(s): several targets → (multi-output) regression;
+/// Infer the task from the target column(s): several targets that are all binary (0/1,
+/// true/false, yes/no) → multi-label classification; several other targets → (multi-output)
+/// regression;
 /// a target with any non-numeric value (strings) → classification; integers with few distinct
 /// values (at most 50 and at most a fifth of the rows, or exactly two) → classification;
 /// anything else numeric → regression.
@@ -35,7 +40,21 @@ pub fn infer_task(table: &Table, targets: &[String]) -> Result<Task> {
         table.col_index(t)?;
     }
     if targets.len() > 1 {
-        return Ok(Task::Regression);
+        let all_binary = targets.iter().all(|t| {
+            table
+                .column(t)
+                .map(|c| {
+                    c.iter()
+                        .filter(|s| !is_missing(s))
+                        .all(|s| parse_bool(s).is_some())
+                })
+                .unwrap_or(false)
+        });
+        return Ok(if all_binary {
+            Task::Multilabel
+        } else {
+            Task::Regression
+        });
     }
     let col = table.column(&targets[0])?;
     let values: Vec<&String> = col.iter().filter(|s| !is_missing(s)).collect();
@@ -53,4 +72,13 @@ pub fn infer_task(table: &Table, targets: &[String]) -> Result<Task> {
         }
     }
     Ok(Task::Regression)
+}
+
+/// `1/0`, `true/false`, `yes/no`, `y/n`, `t/f` (any case) as a boolean.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "1.0" | "true" | "yes" | "y" | "t" => Some(true),
+        "0" | "0.0" | "false" | "no" | "n" | "f" => Some(false),
+        _ => None,
+    }
 }

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use neurite_pipeline::train::{TrainOptions, train_csv};
+use neurite_pipeline::config::TrainConfig;
+use neurite_pipeline::train::{TrainEnv, train};
 use neurite_pipeline::{Bundle, Registry};
 
 fn iris() -> PathBuf {
@@ -12,10 +13,13 @@ fn iris() -> PathBuf {
         .join("data/iris.csv")
 }
 
-fn train(reg: &Registry, epochs: usize) -> u32 {
-    let mut o = TrainOptions::new(vec!["species".into()]);
-    o.epochs = epochs;
-    train_csv(&iris(), &o, reg, &mut |_| {})
+fn train_iris(reg: &Registry, epochs: usize) -> u32 {
+    let mut c = TrainConfig {
+        target: vec!["species".into()],
+        ..Default::default()
+    };
+    c.training.epochs = epochs;
+    train(&iris(), &c, TrainEnv::new(reg))
         .unwrap()
         .manifest
         .version
@@ -28,7 +32,7 @@ fn concurrent_trainings_get_distinct_versions() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let root = root.clone();
-            std::thread::spawn(move || train(&Registry::new(root), 3))
+            std::thread::spawn(move || train_iris(&Registry::new(root), 3))
         })
         .collect();
     let mut versions: Vec<u32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
@@ -44,7 +48,7 @@ fn concurrent_trainings_get_distinct_versions() {
 fn crash_leftovers_are_invisible_and_state_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::new(dir.path());
-    train(&reg, 2);
+    train_iris(&reg, 2);
     reg.promote("iris@1", "production").unwrap();
     let base = dir.path().join("iris");
     // What a crash mid-save leaves: a hidden temp folder with a partial file, and a version
@@ -58,9 +62,10 @@ fn crash_leftovers_are_invisible_and_state_is_kept() {
     assert_eq!(reg.versions("iris").unwrap(), vec![1]);
     assert_eq!(reg.aliases("iris").unwrap().get("production"), Some(&1));
     assert_eq!(reg.load("iris@production").unwrap().manifest.version, 1);
-    // The next save gets the next free number.
-    let k = train(&reg, 2);
-    assert!(k == 2, "next version {k}");
+    // The next run reserves a number past every folder, finished or not.
+    let k = train_iris(&reg, 2);
+    assert_eq!(k, 8);
+    assert_eq!(reg.versions("iris").unwrap(), vec![1, 8]);
 }
 
 #[test]
@@ -68,7 +73,7 @@ fn aliases_promote_and_roll_back_as_a_stack() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::new(dir.path());
     for _ in 0..3 {
-        train(&reg, 2);
+        train_iris(&reg, 2);
     }
     reg.promote("iris@1", "production").unwrap();
     assert_eq!(reg.promote("iris@v2", "production").unwrap(), (2, Some(1)));
@@ -102,7 +107,7 @@ fn aliases_promote_and_roll_back_as_a_stack() {
 fn loading_validates_everything() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::new(dir.path());
-    train(&reg, 2);
+    train_iris(&reg, 2);
     let v1 = dir.path().join("iris/v1");
     let fresh = || {
         let d = tempfile::tempdir().unwrap();

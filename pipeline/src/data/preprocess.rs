@@ -122,6 +122,8 @@ pub enum TargetEncoder {
         columns: Vec<String>,
         scaler: StandardScaler,
     },
+    /// Multi-label classification: one binary column per label.
+    Multilabel { columns: Vec<String> },
 }
 
 impl TargetEncoder {
@@ -173,18 +175,38 @@ impl TargetEncoder {
         })
     }
 
+    pub fn fit_multilabel(table: &Table, columns: &[String]) -> Result<TargetEncoder> {
+        let enc = TargetEncoder::Multilabel {
+            columns: columns.to_vec(),
+        };
+        enc.encode(table)?;
+        Ok(enc)
+    }
+
     pub fn columns(&self) -> Vec<String> {
         match self {
             TargetEncoder::Classes { column, .. } => vec![column.clone()],
-            TargetEncoder::Regression { columns, .. } => columns.clone(),
+            TargetEncoder::Regression { columns, .. } | TargetEncoder::Multilabel { columns } => {
+                columns.clone()
+            }
         }
     }
 
-    /// Width of the network output.
-    pub fn output_dim(&self) -> usize {
+    /// Number of classes, labels or regression outputs.
+    pub fn n_outputs(&self) -> usize {
         match self {
             TargetEncoder::Classes { labels, .. } => labels.len(),
-            TargetEncoder::Regression { columns, .. } => columns.len(),
+            TargetEncoder::Regression { columns, .. } | TargetEncoder::Multilabel { columns } => {
+                columns.len()
+            }
+        }
+    }
+
+    /// Width of the encoded target matrix: 1 (class ids) or the number of columns.
+    pub fn encoded_width(&self) -> usize {
+        match self {
+            TargetEncoder::Classes { .. } => 1,
+            _ => self.n_outputs(),
         }
     }
 
@@ -218,6 +240,28 @@ impl TargetEncoder {
             TargetEncoder::Regression { columns, scaler } => {
                 let mut y = raw_matrix(table, columns)?;
                 scaler.transform(&mut y, columns.len());
+                Ok(y)
+            }
+            TargetEncoder::Multilabel { columns } => {
+                let idx: Vec<usize> = columns
+                    .iter()
+                    .map(|c| table.col_index(c))
+                    .collect::<Result<_>>()?;
+                let mut y = vec![0.0f32; table.n_rows() * columns.len()];
+                for (j, &c) in idx.iter().enumerate() {
+                    for (r, cell) in table.columns[c].iter().enumerate() {
+                        let v = crate::task::parse_bool(cell).ok_or_else(|| Error::Cell {
+                            path: table.path.clone(),
+                            line: table.lines[r],
+                            column: columns[j].clone(),
+                            field: c + 1,
+                            detail: format!(
+                                "{cell:?} is not a binary label (use 0/1, true/false or yes/no)"
+                            ),
+                        })?;
+                        y[r * columns.len() + j] = if v { 1.0 } else { 0.0 };
+                    }
+                }
                 Ok(y)
             }
         }

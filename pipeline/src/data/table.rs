@@ -215,6 +215,21 @@ impl Table {
             .all(|s| is_missing(s) || s.parse::<f64>().is_ok())
     }
 
+    /// Append rows `idx` of `other`, matching columns by name (every column of this table
+    /// must exist in `other`; extra columns of `other` are ignored).
+    pub fn append_rows(&mut self, other: &Table, idx: &[usize]) -> Result<()> {
+        let map: Vec<usize> = self
+            .headers
+            .iter()
+            .map(|h| other.col_index(h))
+            .collect::<Result<_>>()?;
+        for (c, &oc) in map.iter().enumerate() {
+            self.columns[c].extend(idx.iter().map(|&i| other.columns[oc][i].clone()));
+        }
+        self.lines.extend(idx.iter().map(|&i| other.lines[i]));
+        Ok(())
+    }
+
     /// Rows `idx` of this table (same columns).
     pub fn select_rows(&self, idx: &[usize]) -> Table {
         Table {

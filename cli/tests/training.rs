@@ -1,0 +1,484 @@
+//! Training pipeline end to end: crash-safe resume, configuration layering, callbacks, heads,
+//! experiments and incremental training.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A workspace: models, logs and experiments under one temp folder, wired through a global
+/// config so nothing is written into the repository.
+struct Ws {
+    dir: tempfile::TempDir,
+}
+
+impl Ws {
+    fn new() -> Ws {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let yaml = format!(
+            "paths:\n  models: {}\n  logs: {}\n  experiments: {}\n",
+            p.join("models").display(),
+            p.join("logs").display(),
+            p.join("experiments").display()
+        );
+        std::fs::write(p.join("neurite.yaml"), yaml).unwrap();
+        Ws { dir }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
+        c.current_dir(root())
+            .env("NEURITE_CONFIG", self.path().join("neurite.yaml"))
+            .args(args);
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+    fn err(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let e = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(!e.contains("panicked"), "{e}");
+        e
+    }
+}
+
+#[test]
+fn killed_training_resumes_to_the_same_weights() {
+    let args = [
+        "train",
+        "data/digits.csv",
+        "--target",
+        "digit",
+        "--name",
+        "dk",
+        "--epochs",
+        "25",
+        "--seed",
+        "3",
+        "--json",
+    ];
+    // The uninterrupted reference.
+    let a = Ws::new();
+    a.json(&args);
+    let reference = std::fs::read(a.path().join("models/dk/v1/weights.safetensors")).unwrap();
+
+    // Start the same run, kill it after a few epochs (checkpoint after every epoch).
+    let b = Ws::new();
+    let mut child = b
+        .cmd(&args)
+        .env("NEURITE_CHECKPOINT_INTERVAL_MS", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ckpt = b.path().join("models/dk/v1/checkpoints/last.ckpt");
+    let logs = b.path().join("logs");
+    let t0 = Instant::now();
+    loop {
+        let epochs = std::fs::read_dir(&logs)
+            .ok()
+            .and_then(|mut rd| {
+                rd.find_map(|e| {
+                    e.ok()
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+                })
+            })
+            .map(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap_or_default()
+                    .lines()
+                    .count()
+            })
+            .unwrap_or(0);
+        if epochs >= 6 && ckpt.exists() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "training made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run finished before it could be killed; make it longer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !b.path().join("models/dk/v1/model.json").exists(),
+        "a killed run must not look finished"
+    );
+    let runs = b.json(&["experiments", "list", "--json"]);
+    assert_eq!(runs[0]["status"], "crashed", "{runs}");
+    let versions = b.ok(&["models", "list"]);
+    assert!(versions.contains("no models"), "{versions}");
+
+    // Resume with nothing but the name: the configuration comes from the checkpoint.
+    let out = b.json(&[
+        "train",
+        "data/digits.csv",
+        "--name",
+        "dk",
+        "--resume",
+        "--json",
+    ]);
+    assert!(out["resumed_from_epoch"].as_u64().unwrap() >= 6, "{out}");
+    let resumed = std::fs::read(b.path().join("models/dk/v1/weights.safetensors")).unwrap();
+    assert!(
+        resumed == reference,
+        "resumed weights differ from the uninterrupted run"
+    );
+    let runs = b.json(&["experiments", "list", "--json"]);
+    assert_eq!(runs[0]["status"], "finished", "{runs}");
+    assert_eq!(runs[0]["resumed"], 1);
+    // Nothing left to resume.
+    let e = b.err(&["train", "data/digits.csv", "--name", "dk", "--resume"]);
+    assert!(e.contains("nothing to resume"), "{e}");
+}
+
+#[test]
+fn configuration_layers_and_errors() {
+    let w = Ws::new();
+    let cfg = w.path().join("m.yaml");
+    std::fs::write(
+        &cfg,
+        "training:\n  epochs: 7\n  batch_size: 16\noptimizer:\n  type: sgd\n  momentum: 0.9\n",
+    )
+    .unwrap();
+    std::fs::write(
+        w.path().join("neurite.yaml"),
+        format!(
+            "paths:\n  models: {0}/models\n  logs: {0}/logs\n  experiments: {0}/experiments\ntrain:\n  training:\n    seed: 5\n    epochs: 3\n",
+            w.path().display()
+        ),
+    )
+    .unwrap();
+    let show = w.ok(&[
+        "config",
+        "show",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--batch-size",
+        "8",
+    ]);
+    let line = |k: &str| {
+        show.lines()
+            .find(|l| l.starts_with(&format!("{k} =")))
+            .unwrap_or_else(|| panic!("no {k} in {show}"))
+            .to_string()
+    };
+    assert!(line("training.epochs").contains("= 7") && line("training.epochs").contains("m.yaml"));
+    assert!(
+        line("training.batch_size").contains("= 8")
+            && line("training.batch_size").contains("command line")
+    );
+    assert!(
+        line("training.seed").contains("= 5") && line("training.seed").contains("neurite.yaml")
+    );
+    assert!(line("training.device").contains("(default)"));
+    assert!(line("optimizer.type").contains("\"sgd\""));
+    // Unknown keys: file, key path and a suggestion.
+    std::fs::write(&cfg, "training:\n  epoch: 7\n").unwrap();
+    let e = w.err(&["config", "show", "--config", cfg.to_str().unwrap()]);
+    assert!(
+        e.contains("m.yaml") && e.contains("training.epoch") && e.contains("did you mean `epochs`"),
+        "{e}"
+    );
+    std::fs::write(&cfg, "optimizer:\n  type: adam\n  learning_rate: 0.1\n").unwrap();
+    let e = w.err(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("optimizer.learning_rate") && e.contains("known here"),
+        "{e}"
+    );
+    // init writes a starter config that trains.
+    let starter = w.path().join("starter.yaml");
+    w.ok(&["init", "--out", starter.to_str().unwrap()]);
+    assert!(
+        std::fs::read_to_string(&starter)
+            .unwrap()
+            .contains("# neurite model configuration")
+    );
+    let e = w.err(&["init", "--out", starter.to_str().unwrap()]);
+    assert!(e.contains("exists"), "{e}");
+    let out = w.json(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--config",
+        starter.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(out["epochs_run"], 2);
+}
+
+#[test]
+fn callbacks_schedules_and_nan() {
+    let w = Ws::new();
+    let cfg = w.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "training:\n  epochs: 12\n  lr_schedule: {type: step, step_size: 4, gamma: 0.5}\ncallbacks:\n  early_stopping: {enabled: false}\n",
+    )
+    .unwrap();
+    w.json(&[
+        "train",
+        "data/wine.csv",
+        "--target",
+        "cultivar",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--lr",
+        "0.01",
+        "--json",
+    ]);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(w.path().join("models/wine/v1/model.json")).unwrap())
+            .unwrap();
+    let lrs: Vec<f64> = m["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["lr"].as_f64().unwrap())
+        .collect();
+    let want = [
+        0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.005, 0.0025, 0.0025, 0.0025, 0.0025,
+    ];
+    for (g, w) in lrs.iter().zip(want) {
+        assert!((g - w).abs() < 1e-9, "{lrs:?}");
+    }
+    // Checkpoints: best only, keep the last 3.
+    let ck: Vec<_> = std::fs::read_dir(w.path().join("models/wine/v1/checkpoints"))
+        .unwrap()
+        .collect();
+    assert!(!ck.is_empty() && ck.len() <= 3, "{} checkpoints", ck.len());
+    // ReduceLROnPlateau lowers the rate when the monitored loss stalls.
+    std::fs::write(
+        &cfg,
+        "training:\n  epochs: 40\ncallbacks:\n  early_stopping: {enabled: false}\n  reduce_lr_on_plateau: {monitor: loss, patience: 2, factor: 0.5, min_delta: 10.0}\n",
+    )
+    .unwrap();
+    w.json(&[
+        "train",
+        "data/wine.csv",
+        "--target",
+        "cultivar",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--json",
+    ]);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(w.path().join("models/wine/v2/model.json")).unwrap())
+            .unwrap();
+    let lrs: Vec<f64> = m["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["lr"].as_f64().unwrap())
+        .collect();
+    assert!(lrs.last().unwrap() < &(lrs[0] / 100.0), "{lrs:?}");
+    // TerminateOnNaN names the epoch and the batch.
+    let e = w.err(&[
+        "train",
+        "data/diabetes.csv",
+        "--target",
+        "progression",
+        "--lr",
+        "1e30",
+        "--optimizer",
+        "sgd",
+        "--epochs",
+        "5",
+    ]);
+    assert!(
+        e.contains("NaN") && e.contains("epoch 1") && e.contains("batch"),
+        "{e}"
+    );
+}
+
+#[test]
+fn binary_multilabel_and_weights() {
+    let w = Ws::new();
+    // Binary: one sigmoid output, ROC AUC reported.
+    let out = w.json(&[
+        "train",
+        "data/breast_cancer.csv",
+        "--target",
+        "diagnosis",
+        "--epochs",
+        "30",
+        "--class-weights",
+        "balanced",
+        "--json",
+    ]);
+    assert!(
+        out["metrics"]["test"]["roc_auc"].as_f64().unwrap() > 0.95,
+        "{out}"
+    );
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(w.path().join("models/breast_cancer/v1/model.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["head"], "sigmoid");
+    assert_eq!(
+        m["architecture"]["layers"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["units"],
+        1
+    );
+    // Multi-label: several binary targets.
+    let csv = w.path().join("ml.csv");
+    let mut text = String::from("a,b,c,is_big,is_pos\n");
+    let mut r = 7u64;
+    for _ in 0..300 {
+        let mut next = || {
+            r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((r >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0
+        };
+        let (a, b, c) = (next(), next(), next());
+        text.push_str(&format!(
+            "{a},{b},{c},{},{}\n",
+            u8::from(a + b > 0.5),
+            if c > 0.0 { "yes" } else { "no" }
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = w.json(&[
+        "train",
+        csv.to_str().unwrap(),
+        "--target",
+        "is_big,is_pos",
+        "--epochs",
+        "80",
+        "--json",
+    ]);
+    assert_eq!(out["task"], "multilabel");
+    assert!(
+        out["metrics"]["test"]["subset_accuracy"].as_f64().unwrap() > 0.85,
+        "{out}"
+    );
+    let pred = w.ok(&[
+        "predict",
+        "--model",
+        "ml",
+        csv.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let first: Value = serde_json::from_str(pred.lines().next().unwrap()).unwrap();
+    assert!(
+        first["labels"].is_array() && first["probabilities"]["is_pos"].is_number(),
+        "{first}"
+    );
+    // eval prints the same metrics as training recorded.
+    let ev = w.json(&[
+        "eval",
+        "--model",
+        "breast_cancer",
+        "data/breast_cancer.csv",
+        "--json",
+    ]);
+    assert!(ev["metrics"]["accuracy"].as_f64().unwrap() > 0.9);
+    assert!(ev["metrics"]["confusion_matrix"].is_array());
+}
+
+#[test]
+fn experiments_record_and_compare_runs() {
+    let w = Ws::new();
+    w.json(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--experiment",
+        "irx",
+        "--epochs",
+        "5",
+        "--json",
+    ]);
+    w.json(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--experiment",
+        "irx",
+        "--epochs",
+        "5",
+        "--lr",
+        "0.01",
+        "--json",
+    ]);
+    let runs = w.json(&["experiments", "list", "irx", "--json"]);
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "finished")
+    );
+    let id = runs[1]["run_id"].as_str().unwrap().to_string();
+    let show = w.json(&["experiments", "show", &id, "--json"]);
+    assert_eq!(show["history"].as_array().unwrap().len(), 5);
+    let cmp = w.ok(&["experiments", "compare", "--sort", "accuracy"]);
+    assert!(
+        cmp.contains("RUN") && cmp.contains("accuracy") && cmp.lines().count() == 4,
+        "{cmp}"
+    );
+    // A failed run is recorded as failed.
+    w.err(&[
+        "train",
+        "data/diabetes.csv",
+        "--target",
+        "progression",
+        "--experiment",
+        "bad",
+        "--lr",
+        "1e30",
+        "--optimizer",
+        "sgd",
+        "--epochs",
+        "3",
+    ]);
+    let runs = w.json(&["experiments", "list", "bad", "--json"]);
+    assert_eq!(runs[0]["status"], "failed", "{runs}");
+}

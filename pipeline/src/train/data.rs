@@ -1,0 +1,360 @@
+//! Dataset preparation for training: read, split, fit (or reuse) the preprocessing, choose
+//! the output head and loss, compute per-row weights, and put the arrays on the device.
+
+use std::path::Path;
+
+use neurite_engine::{Device, Loss, Tensor};
+use neurite_kernels::rng::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{Bundle, Head};
+use crate::config::{ClassWeights, TrainConfig};
+use crate::data::Table;
+use crate::data::preprocess::{Preprocessor, TargetEncoder};
+use crate::data::split::train_test_split;
+use crate::error::{Error, Result};
+use crate::task::{Task, infer_task};
+
+/// A split resident on the training device.
+pub struct DeviceData {
+    /// `[rows, features]`
+    pub x: Tensor,
+    /// `[rows, encoded target width]`
+    pub y: Tensor,
+    /// `[rows, 1]` per-row loss weights, when any are configured.
+    pub w: Option<Tensor>,
+    pub rows: usize,
+}
+
+pub struct Prepared {
+    pub task: Task,
+    pub head: Head,
+    pub loss: Loss,
+    pub pre: Preprocessor,
+    pub target: TargetEncoder,
+    pub train: DeviceData,
+    pub val: Option<DeviceData>,
+    pub t_train: Table,
+    pub t_val: Table,
+    pub t_test: Table,
+    pub rows_total: usize,
+    pub rows_replayed: usize,
+    pub sha256: String,
+}
+
+/// Options beyond the config: incremental training from a parent and replay of old data.
+#[derive(Default)]
+pub struct PrepareOptions<'a> {
+    pub parent: Option<&'a Bundle>,
+    pub replay: Option<(&'a Path, f64)>,
+}
+
+pub fn prepare(
+    path: &Path,
+    cfg: &TrainConfig,
+    device: Device,
+    opts: &PrepareOptions,
+) -> Result<Prepared> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let table = Table::from_bytes(path, &bytes)?;
+    let targets: Vec<String> = match opts.parent {
+        Some(p) => p.manifest.target.columns(),
+        None => cfg.target.clone(),
+    };
+    if targets.is_empty() {
+        return Err(Error::Config(
+            "no target column: pass --target or set `target:` in the config".into(),
+        ));
+    }
+    for t in &targets {
+        table.col_index(t)?;
+    }
+    let task = match (opts.parent, cfg.task.as_str()) {
+        (Some(p), _) => p.manifest.task,
+        (None, "auto") => infer_task(&table, &targets)?,
+        (None, t) => Task::parse(t).ok_or_else(|| Error::Config(format!("unknown task {t:?}")))?,
+    };
+    if task == Task::Classification && targets.len() > 1 {
+        return Err(Error::Config(
+            "classification takes a single target column (several binary columns: task multilabel)"
+                .into(),
+        ));
+    }
+    let weight_col = cfg.training.sample_weight_column.clone();
+    if let Some(w) = &weight_col {
+        table.col_index(w)?;
+    }
+    let features: Vec<String> = match opts.parent {
+        Some(p) => p.manifest.preprocessor.features.clone(),
+        None => table
+            .headers
+            .iter()
+            .filter(|h| !targets.contains(h) && Some(*h) != weight_col.as_ref())
+            .cloned()
+            .collect(),
+    };
+    if features.is_empty() {
+        return Err(Error::InvalidData(format!(
+            "{}: no feature columns besides the target",
+            path.display()
+        )));
+    }
+    // Validate every feature cell up front so a bad value is reported with its position
+    // before any work is done.
+    for f in &features {
+        table.numeric_column(f)?;
+    }
+    let n = table.n_rows();
+    if n < 4 {
+        return Err(Error::InvalidData(format!(
+            "{}: {n} data rows are too few to train and test",
+            path.display()
+        )));
+    }
+
+    // Splits: test, then validation out of the rest; stratified for classification.
+    let strat: Option<Vec<usize>> = if task == Task::Classification && cfg.data.stratify {
+        let enc = match opts.parent {
+            Some(p) => p.manifest.target.clone(),
+            None => TargetEncoder::fit_classes(&table, &targets[0])?,
+        };
+        Some(enc.encode(&table)?.iter().map(|&v| v as usize).collect())
+    } else {
+        None
+    };
+    let seed = cfg.training.seed;
+    let (trval, test) = train_test_split(n, cfg.data.test_fraction, seed, strat.as_deref());
+    let trval_strat: Option<Vec<usize>> = strat
+        .as_ref()
+        .map(|s| trval.iter().map(|&i| s[i]).collect());
+    let (tr_local, val_local) = if cfg.data.validation_fraction > 0.0 && trval.len() >= 10 {
+        train_test_split(
+            trval.len(),
+            cfg.data.validation_fraction,
+            seed ^ 0x5EED,
+            trval_strat.as_deref(),
+        )
+    } else {
+        ((0..trval.len()).collect(), Vec::new())
+    };
+    let train_rows: Vec<usize> = tr_local.iter().map(|&i| trval[i]).collect();
+    let val_rows: Vec<usize> = val_local.iter().map(|&i| trval[i]).collect();
+    let mut t_train = table.select_rows(&train_rows);
+    let (t_val, t_test) = (table.select_rows(&val_rows), table.select_rows(&test));
+
+    // Replay: a seeded sample of earlier data joins the training split only.
+    let mut rows_replayed = 0;
+    if let Some((rpath, frac)) = opts.replay {
+        if !(frac > 0.0 && frac <= 1.0) {
+            return Err(Error::Config(format!(
+                "--replay-fraction must be in (0, 1], got {frac}"
+            )));
+        }
+        let old = Table::read_csv(rpath)?;
+        let mut idx: Vec<usize> = (0..old.n_rows()).collect();
+        Rng::new(seed).fork(0xBEEF).shuffle(&mut idx);
+        idx.truncate(((old.n_rows() as f64) * frac).round() as usize);
+        rows_replayed = idx.len();
+        t_train.append_rows(&old, &idx)?;
+    }
+
+    // Preprocessing: fitted on the training split only; an incremental run keeps its
+    // parent's (same inputs, same scaling, same labels).
+    let (pre, target) = match opts.parent {
+        Some(p) => (p.manifest.preprocessor.clone(), p.manifest.target.clone()),
+        None => (
+            Preprocessor::fit(&t_train, &features)?,
+            match task {
+                Task::Classification => TargetEncoder::fit_classes(&t_train, &targets[0])?,
+                Task::Regression => TargetEncoder::fit_regression(&t_train, &targets)?,
+                Task::Multilabel => TargetEncoder::fit_multilabel(&t_train, &targets)?,
+            },
+        ),
+    };
+    let head = match opts.parent {
+        Some(p) => p.manifest.head(),
+        None => choose_head(task, &target, &cfg.model.output_activation)?,
+    };
+    let loss = choose_loss(head, &cfg.loss, cfg.huber_delta)?;
+
+    let class_w = class_weights(cfg, &target, &t_train)?;
+    let upload = |t: &Table| -> Result<DeviceData> {
+        let rows = t.n_rows();
+        let x = pre.transform(t)?;
+        let y = target.encode(t)?;
+        let width = target.encoded_width();
+        let w = row_weights(t, &target, &y, class_w.as_deref(), weight_col.as_deref())?;
+        Ok(DeviceData {
+            x: Tensor::from_slice(&x, [rows, pre.n_features()], device)?,
+            y: Tensor::from_slice(&y, [rows, width], device)?,
+            w: w.map(|w| Tensor::from_slice(&w, [rows, 1], device))
+                .transpose()?,
+            rows,
+        })
+    };
+    let train = upload(&t_train)?;
+    let val = if t_val.n_rows() > 0 {
+        Some(upload(&t_val)?)
+    } else {
+        None
+    };
+    Ok(Prepared {
+        task,
+        head,
+        loss,
+        pre,
+        target,
+        train,
+        val,
+        t_train,
+        t_val,
+        t_test,
+        rows_total: n,
+        rows_replayed,
+        sha256,
+    })
+}
+
+fn choose_head(task: Task, target: &TargetEncoder, requested: &str) -> Result<Head> {
+    let classes = target.n_outputs();
+    let head = match (requested, task) {
+        ("auto", Task::Classification) if classes == 2 => Head::Sigmoid,
+        ("auto", Task::Classification) => Head::Softmax,
+        ("auto", Task::Multilabel) => Head::Sigmoid,
+        ("auto", Task::Regression) => Head::Linear,
+        (r, _) => Head::parse(r)
+            .ok_or_else(|| Error::Config(format!("unknown output activation {r:?}")))?,
+    };
+    let ok = matches!(
+        (head, task),
+        (Head::Softmax, Task::Classification)
+            | (Head::Sigmoid, Task::Multilabel)
+            | (Head::Linear, Task::Regression)
+    ) || (head == Head::Sigmoid && task == Task::Classification && classes == 2);
+    if !ok {
+        return Err(Error::Config(format!(
+            "model.output_activation {requested:?} does not fit a {task:?} task{}",
+            if task == Task::Classification {
+                format!(" with {classes} classes (sigmoid is for two)")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    Ok(head)
+}
+
+fn choose_loss(head: Head, requested: &str, delta: f32) -> Result<Loss> {
+    let loss = match (requested, head) {
+        ("auto", Head::Softmax) => Loss::CrossEntropy,
+        ("auto", Head::Sigmoid) => Loss::BinaryCrossEntropy,
+        ("auto", Head::Linear) => Loss::Mse,
+        ("huber", _) => Loss::Huber { delta },
+        (r, _) => Loss::parse(r).ok_or_else(|| Error::Config(format!("unknown loss {r:?}")))?,
+    };
+    let ok = match head {
+        Head::Softmax => loss == Loss::CrossEntropy,
+        Head::Sigmoid => loss == Loss::BinaryCrossEntropy,
+        Head::Linear => matches!(loss, Loss::Mse | Loss::Mae | Loss::Huber { .. }),
+    };
+    if !ok {
+        return Err(Error::Config(format!(
+            "loss {} does not fit a {head:?} output",
+            loss.name()
+        )));
+    }
+    Ok(loss)
+}
+
+/// Per-class weights indexed by class id (single-label classification only).
+fn class_weights(
+    cfg: &TrainConfig,
+    target: &TargetEncoder,
+    t_train: &Table,
+) -> Result<Option<Vec<f64>>> {
+    let Some(cw) = &cfg.training.class_weights else {
+        return Ok(None);
+    };
+    let TargetEncoder::Classes { labels, .. } = target else {
+        return Err(Error::Config(
+            "training.class_weights applies to single-label classification".into(),
+        ));
+    };
+    let k = labels.len();
+    Ok(Some(match cw {
+        ClassWeights::Named(_) => {
+            // scikit-learn's `compute_class_weight("balanced")`: n / (k · count).
+            let ids = target.encode(t_train)?;
+            let mut counts = vec![0usize; k];
+            for &c in &ids {
+                counts[c as usize] += 1;
+            }
+            counts
+                .iter()
+                .map(|&c| {
+                    if c == 0 {
+                        1.0
+                    } else {
+                        ids.len() as f64 / (k as f64 * c as f64)
+                    }
+                })
+                .collect()
+        }
+        ClassWeights::Map(m) => {
+            for key in m.keys() {
+                if !labels.contains(key) {
+                    return Err(Error::Config(format!(
+                        "training.class_weights: unknown class {key:?} (classes: {})",
+                        labels.join(", ")
+                    )));
+                }
+            }
+            labels
+                .iter()
+                .map(|l| m.get(l).copied().unwrap_or(1.0))
+                .collect()
+        }
+    }))
+}
+
+fn row_weights(
+    t: &Table,
+    target: &TargetEncoder,
+    y: &[f32],
+    class_w: Option<&[f64]>,
+    col: Option<&str>,
+) -> Result<Option<Vec<f32>>> {
+    if class_w.is_none() && col.is_none() {
+        return Ok(None);
+    }
+    let mut w = vec![1.0f64; t.n_rows()];
+    if let (Some(cw), TargetEncoder::Classes { .. }) = (class_w, target) {
+        for (r, wr) in w.iter_mut().enumerate() {
+            *wr *= cw[y[r] as usize];
+        }
+    }
+    if let Some(c) = col {
+        let vals = t.numeric_column(c)?;
+        let ci = t.col_index(c)?;
+        for (r, &v) in vals.iter().enumerate() {
+            if v < 0.0 {
+                return Err(Error::Cell {
+                    path: t.path.clone(),
+                    line: t.lines[r],
+                    column: c.into(),
+                    field: ci + 1,
+                    detail: format!("sample weight {v} is negative"),
+                });
+            }
+            w[r] *= v as f64;
+        }
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(Error::InvalidData(format!(
+            "{}: the sample weights sum to zero",
+            t.path.display()
+        )));
+    }
+    Ok(Some(w.into_iter().map(|v| v as f32).collect()))
+}
