@@ -482,3 +482,149 @@ fn experiments_record_and_compare_runs() {
     let runs = w.json(&["experiments", "list", "bad", "--json"]);
     assert_eq!(runs[0]["status"], "failed", "{runs}");
 }
+
+/// Split a CSV's data rows (seeded) into the named fractions; returns the file paths.
+fn split_csv(src: &Path, dir: &Path, seed: u64, parts: &[(&str, f64)]) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(src).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let mut rows: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    let mut r = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in (1..rows.len()).rev() {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        rows.swap(i, (r % (i as u64 + 1)) as usize);
+    }
+    let mut start = 0;
+    let mut out = Vec::new();
+    for (k, (name, frac)) in parts.iter().enumerate() {
+        let end = if k + 1 == parts.len() {
+            rows.len()
+        } else {
+            start + (rows.len() as f64 * frac).round() as usize
+        };
+        let p = dir.join(format!("{name}.csv"));
+        std::fs::write(&p, format!("{header}\n{}\n", rows[start..end].join("\n"))).unwrap();
+        out.push(p);
+        start = end;
+    }
+    out
+}
+
+#[test]
+fn incremental_update_matches_training_from_scratch() {
+    let w = Ws::new();
+    let d = w.path();
+    let files = split_csv(
+        &root().join("data/digits.csv"),
+        d,
+        1,
+        &[("test", 0.2), ("old", 0.4), ("new", 0.4)],
+    );
+    let (test, old, new) = (
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+        files[2].to_str().unwrap(),
+    );
+    let all = d.join("all.csv");
+    let new_rows: String = std::fs::read_to_string(new)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&all, std::fs::read_to_string(old).unwrap() + &new_rows).unwrap();
+    let cfg = d.join("inc.yaml");
+    std::fs::write(&cfg, "data: {test_fraction: 0.0}\n").unwrap();
+    let c = cfg.to_str().unwrap();
+
+    let base = w.json(&[
+        "train", old, "--target", "digit", "--name", "digits", "--config", c, "--json",
+    ]);
+    assert_eq!(base["version"], 1);
+    // The update: the parent's weights, optimizer state and preprocessing, a fine-tuning
+    // budget of 30 epochs, half of the old data replayed against forgetting.
+    let upd = w.json(&[
+        "train",
+        new,
+        "--from",
+        "digits@1",
+        "--replay",
+        old,
+        "--replay-fraction",
+        "0.5",
+        "--epochs",
+        "30",
+        "--config",
+        c,
+        "--json",
+    ]);
+    assert_eq!(upd["name"], "digits");
+    assert_eq!(upd["version"], 2);
+    assert_eq!(upd["parent"], "digits@v1");
+    let scratch = w.json(&[
+        "train",
+        all.to_str().unwrap(),
+        "--target",
+        "digit",
+        "--name",
+        "scratch",
+        "--config",
+        c,
+        "--json",
+    ]);
+    let acc = |m: &str| {
+        w.json(&["eval", "--model", m, test, "--json"])["metrics"]["accuracy"]
+            .as_f64()
+            .unwrap()
+    };
+    let (a_upd, a_scratch) = (acc("digits@2"), acc("scratch"));
+    assert!(
+        a_upd >= a_scratch - 0.01,
+        "incremental {a_upd:.4} vs from scratch {a_scratch:.4}"
+    );
+    // Work done: rows per epoch × epochs (deterministic, unlike wall time on a shared machine).
+    let m2: Value =
+        serde_json::from_slice(&std::fs::read(d.join("models/digits/v2/model.json")).unwrap())
+            .unwrap();
+    let ms: Value =
+        serde_json::from_slice(&std::fs::read(d.join("models/scratch/v1/model.json")).unwrap())
+            .unwrap();
+    let work = |m: &Value| {
+        m["training"]["rows_train"].as_f64().unwrap()
+            * m["training"]["epochs_run"].as_f64().unwrap()
+    };
+    assert!(
+        work(&m2) < work(&ms),
+        "update work {} vs scratch {}",
+        work(&m2),
+        work(&ms)
+    );
+    // The preprocessing is the parent's, unchanged.
+    let m1: Value =
+        serde_json::from_slice(&std::fs::read(d.join("models/digits/v1/model.json")).unwrap())
+            .unwrap();
+    assert_eq!(m1["preprocessor"], m2["preprocessor"]);
+    assert_eq!(m1["target"], m2["target"]);
+    // A class the parent never saw is an error naming it.
+    let odd = d.join("odd.csv");
+    let mut t = std::fs::read_to_string(new).unwrap();
+    let mut lines: Vec<String> = t.lines().map(String::from).collect();
+    let last = lines.len() - 1;
+    let cut = lines[last].rfind(',').unwrap();
+    lines[last] = format!("{},eleven", &lines[last][..cut]);
+    std::fs::write(&odd, lines.join("\n") + "\n").unwrap();
+    let e = w.err(&[
+        "train",
+        odd.to_str().unwrap(),
+        "--from",
+        "digits@1",
+        "--config",
+        c,
+    ]);
+    assert!(
+        e.contains("eleven") && e.contains("not seen in training"),
+        "{e}"
+    );
+}

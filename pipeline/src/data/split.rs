@@ -4,13 +4,17 @@ use neurite_kernels::rng::Rng;
 
 /// Shuffle `0..n` with `seed` and cut off `test_fraction` for the test set. With `classes`
 /// (one class id per row) the cut is made per class, so each class keeps its proportion.
-/// Both parts are non-empty when `n ≥ 2`.
+/// With `test_fraction > 0` both parts are non-empty when `n ≥ 2`; with 0 the test part is
+/// empty.
 pub fn train_test_split(
     n: usize,
     test_fraction: f64,
     seed: u64,
     classes: Option<&[usize]>,
 ) -> (Vec<usize>, Vec<usize>) {
+    if test_fraction <= 0.0 {
+        return ((0..n).collect(), Vec::new());
+    }
     let mut rng = Rng::new(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     match classes {
