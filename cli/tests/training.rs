@@ -609,7 +609,7 @@ fn incremental_update_matches_training_from_scratch() {
     assert_eq!(m1["target"], m2["target"]);
     // A class the parent never saw is an error naming it.
     let odd = d.join("odd.csv");
-    let mut t = std::fs::read_to_string(new).unwrap();
+    let t = std::fs::read_to_string(new).unwrap();
     let mut lines: Vec<String> = t.lines().map(String::from).collect();
     let last = lines.len() - 1;
     let cut = lines[last].rfind(',').unwrap();
