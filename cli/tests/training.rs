@@ -563,7 +563,7 @@ fn incremental_update_matches_training_from_scratch() {
     assert_eq!(upd["name"], "digits");
     assert_eq!(upd["version"], 2);
     assert_eq!(upd["parent"], "digits@v1");
-    let scratch = w.json(&[
+    w.json(&[
         "train",
         all.to_str().unwrap(),
         "--target",
