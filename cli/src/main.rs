@@ -37,6 +37,8 @@ enum Command {
     Models(commands::models::ModelsArgs),
     /// Training runs recorded under experiments/.
     Experiments(commands::experiments::ExperimentsArgs),
+    /// Write an HTML report of a model version or of an experiment's runs.
+    Report(commands::report::ReportArgs),
     /// Show the merged configuration and where each value comes from.
     Config(Box<commands::config::ConfigArgs>),
     /// Write a commented starter model configuration.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Models(a) => commands::models::run(a, &paths.models),
         Command::Experiments(a) => commands::experiments::run(a, &paths),
         Command::Config(a) => commands::config::run(*a, &paths),
+        Command::Report(a) => commands::report::run(a, &paths),
         Command::Init(a) => commands::config::init(a),
     };
     match result {

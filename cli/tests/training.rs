@@ -628,3 +628,87 @@ fn incremental_update_matches_training_from_scratch() {
         "{e}"
     );
 }
+
+#[test]
+fn reports_render_charts_for_models_and_experiments() {
+    let w = Ws::new();
+    w.json(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--experiment",
+        "rep",
+        "--epochs",
+        "8",
+        "--json",
+    ]);
+    w.json(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--experiment",
+        "rep",
+        "--epochs",
+        "8",
+        "--lr",
+        "0.01",
+        "--json",
+    ]);
+    w.json(&[
+        "train",
+        "data/diabetes.csv",
+        "--target",
+        "progression",
+        "--epochs",
+        "8",
+        "--json",
+    ]);
+    let out = w.path().join("r.html");
+    w.ok(&["report", "--model", "iris", "--out", out.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    for part in [
+        "<svg",
+        "confusion matrix",
+        "ROC curve",
+        "precision-recall curve",
+        "learning rate",
+        "val_loss",
+        "f1_macro",
+    ] {
+        assert!(html.contains(part), "iris report lacks {part:?}");
+    }
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").all(|_| true) && !html.contains("<script src"),
+        "self-contained"
+    );
+    w.ok(&[
+        "report",
+        "--model",
+        "diabetes@1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    for part in ["predicted vs actual", "residuals", "r2", "<svg"] {
+        assert!(html.contains(part), "diabetes report lacks {part:?}");
+    }
+    w.ok(&[
+        "report",
+        "--experiment",
+        "rep",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains("Learning curves")
+            && html.contains("optimizer.lr")
+            && html.matches("<svg").count() >= 3,
+        "experiment report"
+    );
+    let e = w.err(&["report", "--experiment", "nope"]);
+    assert!(e.contains("no runs"), "{e}");
+}

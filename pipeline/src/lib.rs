@@ -12,11 +12,15 @@ pub mod schema;
 pub mod task;
 
 #[cfg(feature = "train")]
+pub mod charts;
+#[cfg(feature = "train")]
 pub mod config;
 #[cfg(feature = "train")]
 pub mod experiments;
 #[cfg(feature = "train")]
 pub mod metrics;
+#[cfg(feature = "train")]
+pub mod report;
 #[cfg(feature = "train")]
 pub mod train;
 

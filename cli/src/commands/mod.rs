@@ -6,6 +6,7 @@ pub mod experiments;
 pub mod flags;
 pub mod models;
 pub mod predict;
+pub mod report;
 pub mod train;
 
 use std::path::PathBuf;

@@ -1,0 +1,435 @@
+//! neurite's one chart implementation: SVG charts drawn with `plotters` (line and scatter
+//! charts, annotated heatmaps, bar charts, histograms). Reports, EDA and the serving UI all
+//! embed these SVG strings, so every chart in the product looks the same.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::error::{Error, Result};
+
+pub const WIDTH: u32 = 640;
+pub const HEIGHT: u32 = 380;
+const FONT: &str = "sans-serif";
+
+/// Colours for series, in order.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(37, 99, 235),
+    RGBColor(220, 38, 38),
+    RGBColor(22, 163, 74),
+    RGBColor(147, 51, 234),
+    RGBColor(234, 88, 12),
+    RGBColor(8, 145, 178),
+    RGBColor(202, 138, 4),
+    RGBColor(219, 39, 119),
+];
+
+fn err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::InvalidData(format!("drawing a chart: {e:?}"))
+}
+
+/// Escape text for HTML/SVG.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One line or point series.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct XyOptions {
+    pub x_label: String,
+    pub y_label: String,
+    /// Points only (scatter plot).
+    pub scatter: bool,
+    /// Draw y = x (chance line of a ROC curve, perfect predictions).
+    pub diagonal: bool,
+    pub x_range: Option<(f64, f64)>,
+    pub y_range: Option<(f64, f64)>,
+    /// Logarithmic y axis (e.g. learning rates).
+    pub log_y: bool,
+}
+
+fn span(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        let d = if lo.abs() > 1e-12 {
+            lo.abs() * 0.05
+        } else {
+            0.5
+        };
+        return (lo - d, hi + d);
+    }
+    let pad = (hi - lo) * 0.04;
+    (lo - pad, hi + pad)
+}
+
+/// Line chart (or scatter with `opt.scatter`) of one or more series.
+pub fn xy(title: &str, series: &[Series], opt: &XyOptions) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let all = || series.iter().flat_map(|s| s.points.iter());
+        let (x0, x1) = opt.x_range.unwrap_or_else(|| span(all().map(|p| p.0)));
+        let positive = |v: &f64| *v > 0.0 && v.is_finite();
+        let (y0, y1) = opt
+            .y_range
+            .unwrap_or_else(|| span(all().map(|p| p.1).filter(|v| !opt.log_y || positive(v))));
+        let mut b = ChartBuilder::on(&root);
+        b.caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+        let legend = series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty());
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(opt.x_label.as_str())
+                    .y_desc(opt.y_label.as_str())
+                    .light_line_style(RGBColor(235, 235, 235))
+                    .draw()
+                    .map_err(err)?;
+                if opt.diagonal {
+                    let lo = x0.max(y0);
+                    let hi = x1.min(y1);
+                    chart
+                        .draw_series(LineSeries::new(
+                            vec![(lo, lo), (hi, hi)],
+                            RGBColor(160, 160, 160).stroke_width(1),
+                        ))
+                        .map_err(err)?;
+                }
+                for (i, s) in series.iter().enumerate() {
+                    let c = PALETTE[i % PALETTE.len()];
+                    let pts: Vec<(f64, f64)> = s
+                        .points
+                        .iter()
+                        .copied()
+                        .filter(|p| p.0.is_finite() && p.1.is_finite() && (!opt.log_y || p.1 > 0.0))
+                        .collect();
+                    let anno = if opt.scatter {
+                        chart
+                            .draw_series(
+                                pts.iter().map(|&p| Circle::new(p, 3, c.mix(0.6).filled())),
+                            )
+                            .map_err(err)?
+                    } else {
+                        chart
+                            .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                            .map_err(err)?
+                    };
+                    if legend {
+                        anno.label(s.name.as_str()).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(3))
+                        });
+                    }
+                }
+                if legend {
+                    chart
+                        .configure_series_labels()
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(RGBColor(200, 200, 200))
+                        .label_font((FONT, 12))
+                        .draw()
+                        .map_err(err)?;
+                }
+            }};
+        }
+        if opt.log_y {
+            let (y0, y1) = (y0.max(1e-12), y1.max(y0.max(1e-12) * 10.0));
+            draw!(
+                b.build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                    .map_err(err)?
+            );
+        } else {
+            draw!(b.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?);
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Heatmap of `m` (rows × columns) with the value written in each cell (e.g. a confusion
+/// matrix: rows true class, columns predicted class). A matrix with negative values (a
+/// correlation matrix) gets a diverging blue-white-red scale.
+pub fn heatmap(
+    title: &str,
+    row_labels: &[String],
+    col_labels: &[String],
+    m: &[Vec<f64>],
+    x_label: &str,
+    y_label: &str,
+) -> Result<String> {
+    let (rows, cols) = (m.len().max(1), m.first().map_or(0, |r| r.len()).max(1));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, WIDTH - 60)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(56)
+            .y_label_area_size(90)
+            // Segmented ranges include their end: 0..n-1 gives n cells.
+            .build_cartesian_2d(
+                (0..cols - 1).into_segmented(),
+                (0..rows - 1).into_segmented(),
+            )
+            .map_err(err)?;
+        let (rl, cl) = (row_labels.to_vec(), col_labels.to_vec());
+        let centre = |s: &SegmentValue<usize>| match s {
+            SegmentValue::CenterOf(i) => Some(*i),
+            _ => None,
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_labels(cols.min(40))
+            .y_labels(rows.min(40))
+            .x_label_formatter(&|s| {
+                centre(s)
+                    .and_then(|i| cl.get(i).cloned())
+                    .unwrap_or_default()
+            })
+            .y_label_formatter(&|s| {
+                centre(s)
+                    .and_then(|i| (rows - 1).checked_sub(i))
+                    .and_then(|i| rl.get(i).cloned())
+                    .unwrap_or_default()
+            })
+            .draw()
+            .map_err(err)?;
+        let (lo, hi) = m
+            .iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let diverging = lo < 0.0;
+        let colour = |v: f64| -> RGBColor {
+            if !v.is_finite() {
+                return RGBColor(200, 200, 200);
+            }
+            if diverging {
+                let t = (v / hi.abs().max(lo.abs()).max(1e-12)).clamp(-1.0, 1.0);
+                if t >= 0.0 {
+                    RGBColor(
+                        (255.0 - 35.0 * t) as u8,
+                        (255.0 - 200.0 * t) as u8,
+                        (255.0 - 200.0 * t) as u8,
+                    )
+                } else {
+                    RGBColor(
+                        (255.0 + 200.0 * t) as u8,
+                        (255.0 + 150.0 * t) as u8,
+                        (255.0 + 20.0 * t) as u8,
+                    )
+                }
+            } else {
+                let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
+                RGBColor(
+                    (240.0 - 200.0 * t) as u8,
+                    (245.0 - 150.0 * t) as u8,
+                    (255.0 - 60.0 * t) as u8,
+                )
+            }
+        };
+        use SegmentValue::{CenterOf, Exact};
+        for (r, row) in m.iter().enumerate() {
+            let y = rows - 1 - r;
+            for (c, &v) in row.iter().enumerate() {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(Exact(c), Exact(y)), (Exact(c + 1), Exact(y + 1))],
+                        colour(v).filled(),
+                    )))
+                    .map_err(err)?;
+                if rows * cols <= 400 {
+                    let text = if v.fract() == 0.0 && v.abs() < 1e9 {
+                        format!("{v}")
+                    } else {
+                        format!("{v:.2}")
+                    };
+                    let style = TextStyle::from((FONT, 12).into_font())
+                        .pos(Pos::new(HPos::Center, VPos::Center));
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            text,
+                            (CenterOf(c), CenterOf(y)),
+                            style,
+                        )))
+                        .map_err(err)?;
+                }
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Bar chart of labelled values.
+pub fn bars(title: &str, y_label: &str, labels: &[String], values: &[f64]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let n = values.len().max(1);
+        let (lo, hi) = values
+            .iter()
+            .fold((0.0f64, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+        let hi = if hi <= lo {
+            lo + 1.0
+        } else {
+            hi + (hi - lo) * 0.05
+        };
+        let ls = labels.to_vec();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0..n).into_segmented(), lo..hi)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(y_label)
+            .x_labels(n.min(30))
+            .x_label_formatter(&|s| match s {
+                SegmentValue::CenterOf(i) => ls.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                let mut r = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0f64.max(lo)),
+                        (SegmentValue::Exact(i + 1), v),
+                    ],
+                    PALETTE[0].mix(0.8).filled(),
+                );
+                r.set_margin(0, 0, 4, 4);
+                r
+            }))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Histogram of `values` in `bins` equal-width bins.
+pub fn histogram(title: &str, x_label: &str, values: &[f64], bins: usize) -> Result<String> {
+    let vals: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (lo, hi) = span(vals.iter().copied());
+    let bins = bins.max(1);
+    let w = (hi - lo) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for v in &vals {
+        let b = (((v - lo) / w) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, 0.0..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(x_label)
+            .y_desc("count")
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, &c)| {
+                let x0 = lo + i as f64 * w;
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + w, c as f64)],
+                    PALETTE[0].mix(0.75).filled(),
+                )
+            }))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_svg_with_escaped_text() {
+        let s = xy(
+            "a < b",
+            &[
+                Series {
+                    name: "loss".into(),
+                    points: vec![(1.0, 0.5), (2.0, 0.25)],
+                },
+                Series {
+                    name: "val".into(),
+                    points: vec![(1.0, 0.6), (2.0, 0.4)],
+                },
+            ],
+            &XyOptions {
+                x_label: "epoch".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            s.starts_with("<svg") && s.contains("a &lt; b") && s.contains("<polyline"),
+            "{}",
+            &s[..200.min(s.len())]
+        );
+        let h = heatmap(
+            "cm",
+            &["x".into(), "y".into()],
+            &["x".into(), "y".into()],
+            &[vec![3.0, 1.0], vec![0.0, 4.0]],
+            "predicted",
+            "true",
+        )
+        .unwrap();
+        assert!(
+            h.contains("\n3\n</text>") && h.contains("\n4\n</text>"),
+            "cell values are written"
+        );
+        let b = bars("b", "n", &["p".into(), "q".into()], &[1.0, 2.0]).unwrap();
+        assert!(b.contains("<rect"));
+        let g = histogram("h", "v", &[1.0, 2.0, 2.0, 3.0], 3).unwrap();
+        assert!(g.contains("<rect"));
+        // Empty and constant data still draw.
+        assert!(xy("e", &[], &XyOptions::default()).is_ok());
+        assert!(histogram("c", "v", &[5.0, 5.0], 4).is_ok());
+    }
+}
