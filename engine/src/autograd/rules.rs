@@ -263,7 +263,7 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
                     backend::sum_forward(db, dpre.reborrow(), 1, batch, outf, 1.0, acc)
                 })?;
             }
-            drop(dpre);
+            // `dpre` (a view of `dpre_buf`) is not used past this point.
             if let Some(t) = dpre_buf {
                 ctx.pool.give(t);
             }

@@ -36,6 +36,8 @@ pub struct Gpu {
     stream: Arc<CudaStream>,
     modules: Mutex<[Option<Arc<CudaModule>>; Module::ALL.len()]>,
     functions: Mutex<HashMap<&'static str, CudaFunction>>,
+    /// Index into `ops::TILES` of the tile for large GEMMs, measured once (`ops::pick_tile`).
+    pub(crate) large_tile: OnceLock<usize>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -58,10 +60,7 @@ pub fn driver_present() -> bool {
 }
 
 fn driver_candidates() -> Vec<String> {
-    cudarc::get_lib_name_candidates("cuda")
-        .into_iter()
-        .filter(|s| s.starts_with("lib") && s.contains(".so"))
-        .collect()
+    super::lib_candidates("cuda")
 }
 
 /// Initialise the driver and count devices, without panicking.
@@ -167,6 +166,7 @@ impl Gpu {
                 stream,
                 modules: Mutex::new(Default::default()),
                 functions: Mutex::new(HashMap::new()),
+                large_tile: OnceLock::new(),
             })
         })
     }

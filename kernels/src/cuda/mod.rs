@@ -77,10 +77,12 @@ pub enum Module {
     Gemm128x64x8,
     Gemm64x64x8,
     Gemm32x32x8,
+    Gemm128x128x8w,
+    Gemm128x128x16w,
 }
 
 impl Module {
-    pub const ALL: [Module; 12] = [
+    pub const ALL: [Module; 14] = [
         Module::Elementwise,
         Module::Reduce,
         Module::Softmax,
@@ -93,6 +95,8 @@ impl Module {
         Module::Gemm128x64x8,
         Module::Gemm64x64x8,
         Module::Gemm32x32x8,
+        Module::Gemm128x128x8w,
+        Module::Gemm128x128x16w,
     ];
 
     pub fn name(self) -> &'static str {
@@ -109,6 +113,8 @@ impl Module {
             Module::Gemm128x64x8 => "matmul_128x64x8",
             Module::Gemm64x64x8 => "matmul_64x64x8",
             Module::Gemm32x32x8 => "matmul_32x32x8",
+            Module::Gemm128x128x8w => "matmul_128x128x8w",
+            Module::Gemm128x128x16w => "matmul_128x128x16w",
         }
     }
 
@@ -147,6 +153,8 @@ impl Module {
             Module::Gemm128x64x8 => 2,
             Module::Gemm64x64x8 => 3,
             Module::Gemm32x32x8 => 4,
+            Module::Gemm128x128x8w => 5,
+            Module::Gemm128x128x16w => 6,
             _ => return Vec::new(),
         };
         vec![format!("-DSGEMM_TILE={tile}")]
@@ -195,6 +203,22 @@ impl From<cudarc::driver::DriverError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The Linux file names cudarc's dynamic loader tries for library `name` (`libname.so`,
+/// `libname.so.13`, `.12`, …), in order, without duplicates.
+pub fn lib_candidates(name: &str) -> Vec<String> {
+    let plain = format!("lib{name}.so");
+    let mut out: Vec<String> = Vec::new();
+    for c in cudarc::get_lib_name_candidates(name) {
+        let versioned = c
+            .strip_prefix(&plain)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+        if versioned && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Run `f`, turning a panic (cudarc panics when a library or symbol is missing) into an error.
 pub(crate) fn no_panic<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {

@@ -81,10 +81,7 @@ fn require() -> Result<()> {
 
 /// The library file names cudarc tries for NVRTC.
 pub fn nvrtc_candidates() -> Vec<String> {
-    cudarc::get_lib_name_candidates("nvrtc")
-        .into_iter()
-        .filter(|s| s.starts_with("lib") && s.contains(".so"))
-        .collect()
+    super::lib_candidates("nvrtc")
 }
 
 /// NVRTC's version `(major, minor)`.

@@ -9,6 +9,8 @@
 //! at the next synchronisation. The engine (`engine/src/backend/cuda`) checks every length
 //! before calling, so misuse is a bug there, not a user error.
 
+use std::sync::OnceLock;
+
 use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg, result, sys};
 
 use super::device::Gpu;
@@ -1600,29 +1602,103 @@ macro_rules! tile {
     };
 }
 
-/// Every tile configuration compiled in matmul.cu, largest first.
-pub const TILES: [Tile; 5] = [
+/// Every tile configuration compiled in matmul.cu: `BMxBNxBK`, with `w` for the 16×8 register
+/// tile per thread (128 threads) instead of 8×8 (256 threads).
+pub const TILES: [Tile; 7] = [
     tile!("128x128x8", Module::Gemm128x128x8, 128, 128, 256),
     tile!("128x128x16", Module::Gemm128x128x16, 128, 128, 256),
     tile!("128x64x8", Module::Gemm128x64x8, 128, 64, 256),
     tile!("64x64x8", Module::Gemm64x64x8, 64, 64, 256),
     tile!("32x32x8", Module::Gemm32x32x8, 32, 32, 64),
+    tile!("128x128x8w", Module::Gemm128x128x8w, 128, 128, 128),
+    tile!("128x128x16w", Module::Gemm128x128x16w, 128, 128, 128),
 ];
 
-/// The tile the heuristic picks for an m×n output on `sms` multiprocessors: the largest
-/// (in the order 128x128x8, 128x64x8, 64x64x8, 32x32x8) that still gives every SM a block.
-pub fn pick_tile(m: usize, n: usize, sms: usize) -> &'static Tile {
-    if let Ok(name) = std::env::var("NEURITE_SGEMM_TILE") {
-        if let Some(t) = TILES.iter().find(|t| t.name == name) {
-            return t;
-        }
+/// The tile for an m×n output: the large tile (see [`large_tile`]) when it still gives every
+/// SM a block, else the largest of 128x64x8, 64x64x8 that does, else 32x32x8 (small GEMMs are
+/// latency-bound: more, smaller blocks win). `NEURITE_SGEMM_TILE=<name>` forces one tile.
+pub fn pick_tile(gpu: &Gpu, m: usize, n: usize) -> &'static Tile {
+    static FORCED: OnceLock<Option<usize>> = OnceLock::new();
+    let forced = FORCED.get_or_init(|| {
+        let name = std::env::var("NEURITE_SGEMM_TILE").ok()?;
+        TILES.iter().position(|t| t.name == name)
+    });
+    if let Some(i) = *forced {
+        return &TILES[i];
     }
-    for t in [&TILES[0], &TILES[2], &TILES[3]] {
-        if m.div_ceil(t.bm) * n.div_ceil(t.bn) >= sms {
+    let sms = gpu.info().sm_count.max(1) as usize;
+    let blocks = |t: &Tile| m.div_ceil(t.bm) * n.div_ceil(t.bn);
+    if blocks(&TILES[0]) >= sms {
+        return large_tile(gpu);
+    }
+    for t in [&TILES[2], &TILES[3]] {
+        if blocks(t) >= sms {
             return t;
         }
     }
     &TILES[4]
+}
+
+/// The 128×128 tile used for large GEMMs on this device: `NEURITE_SGEMM_LARGE_TILE=<name>`, or
+/// else the fastest of the 128×128 configurations on a 2048³ product, measured once per device
+/// with CUDA events on scratch buffers (a few milliseconds, plus compiling the candidates the
+/// first time on this machine; small GEMMs, such as an MLP's, never trigger it).
+pub fn large_tile(gpu: &Gpu) -> &'static Tile {
+    let i = *gpu.large_tile.get_or_init(|| {
+        if let Ok(name) = std::env::var("NEURITE_SGEMM_LARGE_TILE") {
+            if let Some(i) = TILES.iter().position(|t| t.name == name) {
+                return i;
+            }
+        }
+        tune_large(gpu).unwrap_or(0)
+    });
+    &TILES[i]
+}
+
+/// Time every 128×128 tile on a 2048³ nn product; the index of the fastest.
+fn tune_large(gpu: &Gpu) -> Result<usize> {
+    const N: usize = 2048;
+    let bufs = [
+        gpu.alloc_zeros(N * N)?,
+        gpu.alloc_zeros(N * N)?,
+        gpu.alloc_zeros(N * N)?,
+    ];
+    let p: Vec<DevPtr> = bufs.iter().map(|b| DevPtr(raw_ptr(gpu, b))).collect();
+    // Non-zero inputs (zeros can run faster than real data).
+    // SAFETY: each buffer holds N·N f32.
+    unsafe {
+        fill(gpu, p[0], N * N, 0.5)?;
+        fill(gpu, p[1], N * N, -0.25)?;
+    }
+    let g = Gemm {
+        a: GpuMat::row_major(p[0], N, N),
+        b: GpuMat::row_major(p[1], N, N),
+        c: p[2],
+        ldc: N,
+        accumulate: false,
+        bias: None,
+        act: Activation::Identity,
+    };
+    let stream = gpu.stream();
+    let flags = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
+    let mut best = (f32::MAX, 0usize);
+    for (i, t) in TILES.iter().enumerate() {
+        if t.bm != 128 || t.bn != 128 {
+            continue;
+        }
+        // SAFETY (all launches): the three buffers are N×N.
+        unsafe { matmul_with_tile(gpu, &g, t) }?; // compile, load, warm up
+        let start = stream.record_event(flags)?;
+        for _ in 0..3 {
+            unsafe { matmul_with_tile(gpu, &g, t) }?;
+        }
+        let end = stream.record_event(flags)?;
+        let ms = start.elapsed_ms(&end)?;
+        if ms < best.0 {
+            best = (ms, i);
+        }
+    }
+    Ok(best.1)
 }
 
 /// Arguments of [`matmul`]: `c (m×n, row stride ldc) = act(a·b [+ c] + bias)`.
@@ -1643,7 +1719,7 @@ pub struct Gemm {
 /// See the module docs: `a`, `b` hold `required_len()` elements, c holds
 /// `(m−1)·ldc + n`, bias holds n.
 pub unsafe fn matmul(gpu: &Gpu, g: &Gemm) -> Result<&'static str> {
-    let tile = pick_tile(g.a.rows, g.b.cols, gpu.info().sm_count.max(1) as usize);
+    let tile = pick_tile(gpu, g.a.rows, g.b.cols);
     // SAFETY: forwarded contract.
     unsafe { matmul_with_tile(gpu, g, tile) }
 }
