@@ -25,7 +25,8 @@ logdir="${OUT:-/tmp/neurite-gpu-check}"
 mkdir -p "$logdir"
 results="$logdir/results.txt"
 : >"$results"
-exec > >(tee "$logdir/check.log") 2>&1
+
+main() {
 t_start=$(date +%s)
 status=()   # "name|ok/FAIL/skip|seconds"
 failed=0
@@ -55,7 +56,7 @@ run() {
 section "bundle"
 if [ ! -d "$bin" ]; then
     echo "no bundle at $bundle: build it with benches/gpu/bundle.sh and pass .gpu-bundle in carry"
-    exit 2
+    return 2
 fi
 cat "$bundle/MANIFEST" 2>/dev/null
 ls -la "$bin"
@@ -137,9 +138,9 @@ run test_engine_cuda 240 "$bin/engine_cuda" --nocapture --test-threads 4
 run bench_sgemm 180 "$bin/gpu_bench" sgemm
 run bench_epoch_gpu 180 "$bin/gpu_bench" epoch-gpu 3
 if command -v taskset >/dev/null; then
-    RAYON_NUM_THREADS=2 run bench_epoch_cpu 240 taskset -c 0,1 "$bin/gpu_bench" epoch-cpu 40
+    run bench_epoch_cpu 240 env RAYON_NUM_THREADS=2 taskset -c 0,1 "$bin/gpu_bench" epoch-cpu 40
 else
-    RAYON_NUM_THREADS=2 run bench_epoch_cpu 240 "$bin/gpu_bench" epoch-cpu 40
+    run bench_epoch_cpu 240 env RAYON_NUM_THREADS=2 "$bin/gpu_bench" epoch-cpu 40
 fi
 
 section "kernel cache"
@@ -180,4 +181,8 @@ echo
 echo "target: SGEMM 4096^3 >= 80% of cuBLAS FP32: ${r4096:-?}% -> $(verdict "$r4096" 80)"
 echo "target: epoch >= 10x faster than the 2-core CPU path: ${speed:-?}x -> $(verdict "$speed" 10)"
 echo "all steps passed: $([ "$failed" = 0 ] && echo yes || echo NO)"
-exit "$failed"
+return "$failed"
+}
+
+main 2>&1 | tee "$logdir/check.log"
+exit "${PIPESTATUS[0]}"
