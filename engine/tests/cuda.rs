@@ -17,7 +17,14 @@ use neurite_kernels::cpu::optim::{AdamParams, RmspropParams, SgdParams};
 use neurite_kernels::rng::Rng;
 
 /// The CUDA device, or `None` after printing why the test is skipped.
+///
+/// `NEURITE_CUDA_TEST_ON_CPU=1` runs the comparisons with the CPU standing in for the GPU: a
+/// dry run of this harness (shapes, indexing, and tolerances against real f32 rounding) on
+/// machines without a GPU. It proves nothing about the CUDA kernels.
 fn device() -> Option<Device> {
+    if std::env::var("NEURITE_CUDA_TEST_ON_CPU").is_ok_and(|v| v == "1") {
+        return Some(Device::Cpu);
+    }
     match backend::cuda::ensure_available(0) {
         Ok(()) => Some(Device::Cuda(0)),
         Err(e) => {
@@ -44,7 +51,7 @@ fn classes(seed: u64, n: usize, k: usize) -> Vec<f32> {
     (0..n).map(|_| r.below(k as u64) as f32).collect()
 }
 
-/// Run `f` on CPU tensors and on copies of them on `dev`; return the outputs of both runs.
+/// Run `f` on CPU f32 tensors and on copies of them on `dev`; return the outputs of both runs.
 /// Outputs start as copies of `outs` (so accumulate flags see the same initial values).
 fn run_both(
     dev: Device,
@@ -52,7 +59,34 @@ fn run_both(
     outs: &[&[f32]],
     f: impl Fn(&[Tensor], &mut [Tensor]) -> Result<(), Error>,
 ) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-    let mk = |d: &[f32], dev| Tensor::from_slice(d, d.len(), dev).unwrap();
+    run_with(DType::F32, dev, ins, outs, f)
+}
+
+/// As [`run_both`], with the CPU side in f64 (the same reference code, generic over the
+/// element type): for reductions, whose f32 CPU result carries more rounding error (sequential
+/// sums) than the GPU's tree sums, so a comparison with it would test the CPU.
+fn run_f64(
+    dev: Device,
+    ins: &[&[f32]],
+    outs: &[&[f32]],
+    f: impl Fn(&[Tensor], &mut [Tensor]) -> Result<(), Error>,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    run_with(DType::F64, dev, ins, outs, f)
+}
+
+fn run_with(
+    cpu_dtype: DType,
+    dev: Device,
+    ins: &[&[f32]],
+    outs: &[&[f32]],
+    f: impl Fn(&[Tensor], &mut [Tensor]) -> Result<(), Error>,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mk = |d: &[f32], dev: Device| match (dev, cpu_dtype) {
+        (Device::Cpu, DType::F64) => {
+            Tensor::from_vec_f64(d.iter().map(|&v| v as f64).collect(), d.len()).unwrap()
+        }
+        _ => Tensor::from_slice(d, d.len(), dev).unwrap(),
+    };
     let run = |dev: Device| {
         let i: Vec<Tensor> = ins.iter().map(|d| mk(d, dev)).collect();
         let mut o: Vec<Tensor> = outs.iter().map(|d| mk(d, dev)).collect();
@@ -149,7 +183,9 @@ fn unavailable_cuda_fails_cleanly() {
 
 #[test]
 fn doctor_lines() {
-    let Some(_) = device() else { return };
+    let Some(Device::Cuda(_)) = device() else {
+        return;
+    };
     let diag = backend::cuda::diagnose();
     for (k, v) in &diag {
         println!("{k}: {v}");
@@ -162,7 +198,9 @@ fn doctor_lines() {
 
 #[test]
 fn storage_round_trip_and_views() {
-    let Some(dev) = device() else { return };
+    let Some(dev @ Device::Cuda(_)) = device() else {
+        return;
+    };
     for n in [0usize, 1, 5, 1000] {
         let v = randn(n as u64, n, 1.0);
         let t = Tensor::from_slice(&v, n, dev).unwrap();
@@ -349,7 +387,7 @@ fn binary_forward_backward_with_broadcast() {
                 for acc in [false, true] {
                     let da0 = randn(5, n, 1.0);
                     let db0 = randn(6, blen, 1.0);
-                    let r = run_both(dev, &[&a, &b, &dy], &[&da0, &db0], |i, o| {
+                    let r = run_f64(dev, &[&a, &b, &dy], &[&da0, &db0], |i, o| {
                         let (da, db) = pair_mut(o);
                         backend::binary_backward(
                             op,
@@ -363,8 +401,8 @@ fn binary_forward_backward_with_broadcast() {
                             bc,
                         )
                     });
-                    // db sums up to rows·cols terms in another order than the CPU.
-                    let tol = 1e-5 * (n as f32).sqrt().max(1.0);
+                    // db sums up to rows·cols terms of magnitude ~1 in f32.
+                    let tol = 2e-6 * (n as f32).sqrt().max(1.0);
                     check_all(&format!("{what} backward acc={acc}"), r, tol, 1e-5);
                 }
             }
@@ -391,10 +429,10 @@ fn reductions_sum_max() {
         let what = format!("{outer}x{n}x{inner}");
         for acc in [false, true] {
             let o0 = randn(2, outer * inner, 1.0);
-            let r = run_both(dev, &[&x], &[&o0], |i, o| {
+            let r = run_f64(dev, &[&x], &[&o0], |i, o| {
                 backend::sum_forward(o[0].view_mut(), i[0].view(), outer, n, inner, 0.5, acc)
             });
-            let tol = 2e-6 * (n as f32).sqrt() + 1e-6;
+            let tol = 1e-6 * (n as f32).sqrt() + 1e-6;
             check_all(&format!("sum_forward {what} acc={acc}"), r, tol, 1e-5);
             let dy = randn(3, outer * inner, 1.0);
             let dx0 = randn(4, outer * n * inner, 1.0);
@@ -463,12 +501,12 @@ fn softmax_family_and_cross_entropy() {
         let n = rows * cols;
         let x = randn(rows as u64, n, 3.0);
         let what = format!("{rows}x{cols}");
-        let (cpu, gpu) = run_both(dev, &[&x], &[&vec![0.0; n]], |i, o| {
+        let (cpu, gpu) = run_f64(dev, &[&x], &[&vec![0.0; n]], |i, o| {
             backend::softmax_forward(o[0].view_mut(), i[0].view(), rows, cols)
         });
         assert_close(&format!("softmax {what}"), &gpu[0], &cpu[0], 1e-7, 1e-5);
         let y = cpu[0].clone();
-        let (cpu_l, gpu_l) = run_both(dev, &[&x], &[&vec![0.0; n]], |i, o| {
+        let (cpu_l, gpu_l) = run_f64(dev, &[&x], &[&vec![0.0; n]], |i, o| {
             backend::log_softmax_forward(o[0].view_mut(), i[0].view(), rows, cols)
         });
         assert_close(
@@ -482,7 +520,7 @@ fn softmax_family_and_cross_entropy() {
         let dy = randn(9, n, 1.0);
         for acc in [false, true] {
             let dx0 = randn(10, n, 1.0);
-            let r = run_both(dev, &[&y, &dy], &[&dx0], |i, o| {
+            let r = run_f64(dev, &[&y, &dy], &[&dx0], |i, o| {
                 backend::softmax_backward(
                     o[0].view_mut(),
                     i[0].view(),
@@ -493,7 +531,7 @@ fn softmax_family_and_cross_entropy() {
                 )
             });
             check_all(&format!("softmax_backward {what} acc={acc}"), r, 1e-5, 1e-5);
-            let r = run_both(dev, &[&ly, &dy], &[&dx0], |i, o| {
+            let r = run_f64(dev, &[&ly, &dy], &[&dx0], |i, o| {
                 backend::log_softmax_backward(
                     o[0].view_mut(),
                     i[0].view(),
@@ -512,7 +550,7 @@ fn softmax_family_and_cross_entropy() {
             );
         }
         let t = classes(11, rows, cols);
-        let (cpu, gpu) = run_both(
+        let (cpu, gpu) = run_f64(
             dev,
             &[&x, &t],
             &[&vec![0.0; rows], &vec![0.0; n]],
@@ -533,7 +571,7 @@ fn softmax_family_and_cross_entropy() {
         let probs = cpu[1].clone();
         let dloss = randn(12, rows, 1.0);
         for acc in [false, true] {
-            let r = run_both(dev, &[&probs, &t, &dloss], &[&randn(13, n, 1.0)], |i, o| {
+            let r = run_f64(dev, &[&probs, &t, &dloss], &[&randn(13, n, 1.0)], |i, o| {
                 backend::softmax_cross_entropy_backward(
                     o[0].view_mut(),
                     i[0].view(),
@@ -646,7 +684,7 @@ fn batchnorm_train_eval_backward() {
         let what = format!("{rows}x{cols}");
         let z = vec![0.0; n];
         let zc = vec![0.0; cols];
-        let (cpu, gpu) = run_both(dev, &[&x, &gamma, &beta], &[&z, &zc, &zc], |i, o| {
+        let (cpu, gpu) = run_f64(dev, &[&x, &gamma, &beta], &[&z, &zc, &zc], |i, o| {
             let (y, mean, var) = triple_mut(o);
             backend::batchnorm_forward_train(
                 y.view_mut(),
@@ -665,7 +703,7 @@ fn batchnorm_train_eval_backward() {
         assert_close(&format!("bn mean {what}"), &gpu[1], &cpu[1], tol, 1e-5);
         assert_close(&format!("bn var {what}"), &gpu[2], &cpu[2], tol, 1e-4);
         let (mean, var) = (cpu[1].clone(), cpu[2].clone());
-        let r = run_both(dev, &[&x, &gamma, &beta, &mean, &var], &[&z], |i, o| {
+        let r = run_f64(dev, &[&x, &gamma, &beta, &mean, &var], &[&z], |i, o| {
             backend::batchnorm_forward_eval(
                 o[0].view_mut(),
                 i[0].view(),
@@ -682,7 +720,7 @@ fn batchnorm_train_eval_backward() {
         let dy = randn(4, n, 1.0);
         for acc in [false, true] {
             let (dx0, dg0, db0) = (randn(5, n, 1.0), randn(6, cols, 1.0), randn(7, cols, 1.0));
-            let r = run_both(
+            let r = run_f64(
                 dev,
                 &[&x, &mean, &var, &gamma, &dy],
                 &[&dx0, &dg0, &db0],
@@ -797,7 +835,7 @@ fn matmul_layouts_accumulate_bias_activation() {
             ] {
                 let what =
                     format!("{m}x{k}x{n} ta={ta} tb={tb} acc={acc} bias={with_bias} {act:?}");
-                let r = run_both(dev, &[&a, &b, &bias], &[&c0], |i, o| {
+                let r = run_f64(dev, &[&a, &b, &bias], &[&c0], |i, o| {
                     // A stored (m×k) or (k×m) and viewed transposed, same for B.
                     let am = if ta {
                         Mat::row_major(i[0].view(), k, m).t()
@@ -829,7 +867,7 @@ fn matmul_layouts_accumulate_bias_activation() {
     let a = randn(5, 1 + m * k, 1.0);
     let b = randn(6, 1 + k * n, 1.0);
     let c0 = randn(7, m * ldc, 1.0);
-    let r = run_both(dev, &[&a, &b], &[&c0], |i, o| {
+    let r = run_f64(dev, &[&a, &b], &[&c0], |i, o| {
         let am = Mat::row_major(i[0].storage().slice(1..1 + m * k), m, k);
         let bm = Mat::row_major(i[1].storage().slice(1..1 + k * n), k, n);
         backend::matmul(
@@ -847,7 +885,8 @@ fn matmul_layouts_accumulate_bias_activation() {
 
 /// A short training run (MLP with batch norm and dropout, softmax cross-entropy, AdamW, grad
 /// clipping) on the GPU against the same run on the CPU: same initial weights, same batches,
-/// same dropout masks; losses and weights agree to float rounding.
+/// same dropout masks; losses and predictions agree to float rounding (which grows slowly over
+/// the steps, hence the widening tolerance).
 #[test]
 fn mlp_training_matches_cpu() {
     let Some(dev) = device() else { return };
@@ -888,7 +927,7 @@ fn mlp_training_matches_cpu() {
     let run = |device: Device| -> (Vec<f64>, Vec<f32>) {
         let mut model = Mlp::new(spec.clone(), 3, DType::F32, device).unwrap();
         let opt_spec = OptimizerSpec::AdamW {
-            lr: 1e-2,
+            lr: 3e-3,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -927,10 +966,9 @@ fn mlp_training_matches_cpu() {
     println!("step  cpu loss    gpu loss");
     for (i, (c, g)) in lc.iter().zip(&lg).enumerate() {
         println!("{i:>4}  {c:.6}  {g:.6}");
-        assert!(
-            (c - g).abs() <= 2e-3 * c.abs().max(1.0),
-            "step {i}: cpu loss {c} vs gpu {g}"
-        );
+        // Rounding differences (summation order) grow slowly through training.
+        let tol = 1e-3 * c.abs().max(1.0) * (1.0 + i as f64 / 5.0);
+        assert!((c - g).abs() <= tol, "step {i}: cpu loss {c} vs gpu {g}");
     }
     assert!(
         lc.last().unwrap() < &(lc[0] * 0.8),

@@ -343,7 +343,10 @@ fn sgemm() -> Res<()> {
         );
         println!("RESULT sgemm.{kk}.maxrel {maxrel:.2e}");
         if maxrel > 1e-4 {
-            println!("MISMATCH {}: ours differs from cuBLAS by {maxrel:.2e}", c.name);
+            println!(
+                "MISMATCH {}: ours differs from cuBLAS by {maxrel:.2e}",
+                c.name
+            );
             mismatches += 1;
         }
     }
