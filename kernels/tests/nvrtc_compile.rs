@@ -316,3 +316,13 @@ fn cache_key_changes_with_target() {
         nvrtc::options(Module::Gemm64x64x8, t(90, Output::Cubin))
     );
 }
+
+#[test]
+fn rng_matches_the_values_the_kernel_emulation_checks() {
+    // kernels/tests/emu/emu_test.cpp checks common.cuh's nr_bits against these same values
+    // (computed independently in Python), so the CPU and CUDA generators agree bit for bit.
+    use neurite_kernels::rng;
+    assert_eq!(rng::bits(7, 0), 0xa123_92ab_8d8b_263d);
+    assert_eq!(rng::bits(7, 1), 0xf062_a853_731c_222f);
+    assert_eq!(rng::bits(123_456_789, 987_654_321), 0xa78c_1b82_1387_e72d);
+}
