@@ -13,7 +13,8 @@
 #   4. a compact table (last in the output).
 #
 # Every step has a timeout and the script carries on past failures; it exits non-zero if any
-# step failed. Logs go to $OUT (the device tool's output folder) when set, else /tmp.
+# step failed. check.log and results.txt go to $OUT (the device tool's output folder) when
+# set, else /tmp/neurite-gpu-check.
 # Expected run time on an H200: about 1-2 minutes (budget: under 4).
 #
 # Usage: bash benches/gpu/check.sh [BUNDLE_DIR]        (default .gpu-bundle)
@@ -21,8 +22,11 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 bundle="${1:-.gpu-bundle}"
 bin="$bundle/bin"
+# $OUT (the device tool's output folder, at most 8 files come back) gets check.log and
+# results.txt only; per-step logs and the kernel cache stay in $work.
 logdir="${OUT:-/tmp/neurite-gpu-check}"
-mkdir -p "$logdir"
+work=/tmp/neurite-gpu-check-work
+mkdir -p "$logdir" "$work"
 results="$logdir/results.txt"
 : >"$results"
 
@@ -40,10 +44,10 @@ run() {
     section "$name: $*"
     local t0 rc
     t0=$(date +%s)
-    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$logdir/$name.log"
+    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$work/$name.log"
     rc=${PIPESTATUS[0]}
     local dt=$(($(date +%s) - t0))
-    grep '^RESULT ' "$logdir/$name.log" >>"$results"
+    grep '^RESULT ' "$work/$name.log" >>"$results"
     if [ "$rc" = 0 ]; then
         status+=("$name|ok|$dt")
     else
@@ -127,7 +131,7 @@ else
 fi
 
 # A fresh kernel cache: the first step compiles (cold), later ones load the cached CUBINs.
-export NEURITE_CUDA_CACHE="$logdir/kernel-cache"
+export NEURITE_CUDA_CACHE="$work/kernel-cache"
 rm -rf "$NEURITE_CUDA_CACHE"
 unset NVIDIA_TF32_OVERRIDE
 
