@@ -72,6 +72,9 @@ impl CudaRef<'_> {
     pub fn is_empty(&self) -> bool {
         match self.never {}
     }
+    pub fn device(&self) -> Device {
+        match self.never {}
+    }
     pub fn reborrow(&self) -> CudaRef<'_> {
         match self.never {}
     }
@@ -88,6 +91,9 @@ impl CudaMut<'_> {
         match self.never {}
     }
     pub fn is_empty(&self) -> bool {
+        match self.never {}
+    }
+    pub fn device(&self) -> Device {
         match self.never {}
     }
     pub fn reborrow(&mut self) -> CudaMut<'_> {
