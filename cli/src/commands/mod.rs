@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod config;
+pub mod doctor;
 pub mod eval;
 pub mod experiments;
 pub mod flags;

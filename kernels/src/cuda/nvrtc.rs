@@ -189,17 +189,16 @@ pub fn compile_cached(module: Module, target: Target) -> Result<Compiled> {
         }
     );
     let dir = cache_dir();
-    if let Some(dir) = &dir {
-        if let Ok(image) = std::fs::read(dir.join(&file)) {
-            if !image.is_empty() {
-                return Ok(Compiled {
-                    image,
-                    target,
-                    log: String::new(),
-                    cached: true,
-                });
-            }
-        }
+    if let Some(dir) = &dir
+        && let Ok(image) = std::fs::read(dir.join(&file))
+        && !image.is_empty()
+    {
+        return Ok(Compiled {
+            image,
+            target,
+            log: String::new(),
+            cached: true,
+        });
     }
     let out = compile(module, target, &[])?;
     if let Some(dir) = &dir {

@@ -37,7 +37,7 @@ impl DevPtr {
     }
 
     pub fn is_aligned16(self) -> bool {
-        self.0 % 16 == 0
+        self.0.is_multiple_of(16)
     }
 }
 
@@ -346,23 +346,23 @@ pub unsafe fn binary_backward(
 ) -> Result<()> {
     let n = rows * cols;
     let code = binary_code(op);
-    if let Some((da, acc)) = da {
-        if n > 0 {
-            launch!(
-                gpu,
-                Module::Elementwise,
-                "binary_backward_a_f32",
-                grid(gpu, n),
-                da,
-                b,
-                dy,
-                i(rows),
-                i(cols),
-                code,
-                bc_code(bc),
-                flag(acc)
-            );
-        }
+    if let Some((da, acc)) = da
+        && n > 0
+    {
+        launch!(
+            gpu,
+            Module::Elementwise,
+            "binary_backward_a_f32",
+            grid(gpu, n),
+            da,
+            b,
+            dy,
+            i(rows),
+            i(cols),
+            code,
+            bc_code(bc),
+            flag(acc)
+        );
     }
     if let Some((db, acc)) = db {
         let blen = bc.b_len(rows, cols);
@@ -1645,10 +1645,10 @@ pub fn pick_tile(gpu: &Gpu, m: usize, n: usize) -> &'static Tile {
 /// first time on this machine; small GEMMs, such as an MLP's, never trigger it).
 pub fn large_tile(gpu: &Gpu) -> &'static Tile {
     let i = *gpu.large_tile.get_or_init(|| {
-        if let Ok(name) = std::env::var("NEURITE_SGEMM_LARGE_TILE") {
-            if let Some(i) = TILES.iter().position(|t| t.name == name) {
-                return i;
-            }
+        if let Ok(name) = std::env::var("NEURITE_SGEMM_LARGE_TILE")
+            && let Some(i) = TILES.iter().position(|t| t.name == name)
+        {
+            return i;
         }
         tune_large(gpu).unwrap_or(0)
     });
@@ -1744,7 +1744,8 @@ pub unsafe fn matmul_with_tile(gpu: &Gpu, g: &Gemm, tile: &Tile) -> Result<&'sta
         return Err(Error::Invalid(format!("matmul {m}x{k}x{n} too large")));
     }
     let (act, alpha) = act_code(g.act);
-    let c_vec = g.c.is_aligned16() && g.ldc % 4 == 0 && g.bias.is_none_or(|b| b.is_aligned16());
+    let c_vec =
+        g.c.is_aligned16() && g.ldc.is_multiple_of(4) && g.bias.is_none_or(|b| b.is_aligned16());
     let mut p = GemmParams {
         a: g.a.ptr.0,
         b: g.b.ptr.0,
