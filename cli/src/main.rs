@@ -47,7 +47,19 @@ enum Command {
     Init(commands::config::InitArgs),
 }
 
+/// Exit quietly when stdout is closed (`neurite … | head`), like other Unix tools, instead of
+/// panicking in `println!`: Rust ignores SIGPIPE by default, which turns the closed pipe into a
+/// write error.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let paths = match commands::Paths::resolve(cli.models_dir, cli.global_config) {
         Ok(p) => p,

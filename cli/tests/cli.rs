@@ -257,3 +257,29 @@ fn bad_input_gets_a_clear_error() {
         &["unknown device"],
     );
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("models");
+    train_json(&m, "data/iris.csv", "species", &["--epochs", "2"]);
+    // Close the pipe before the child writes its predictions.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .current_dir(root())
+        .args([
+            "--models-dir",
+            m.to_str().unwrap(),
+            "predict",
+            "--model",
+            "iris",
+            "data/iris.csv",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

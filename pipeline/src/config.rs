@@ -448,6 +448,9 @@ fn leaves_with_values(prefix: &str, v: &Value, f: &mut dyn FnMut(String, String)
     }
 }
 
+/// Sections that are internally tagged enums, with their tag key.
+const TAGGED: [(&str, &str); 2] = [("optimizer", "type"), ("training.lr_schedule", "type")];
+
 fn merge(
     base: &mut Value,
     layer: &Value,
@@ -457,14 +460,15 @@ fn merge(
 ) {
     match (base, layer) {
         (Value::Object(b), Value::Object(l)) => {
-            // A tagged enum whose tag changes is replaced whole: the old variant's fields
-            // would not fit the new one.
-            let tag_changed = ["type", "name"]
-                .iter()
-                .any(|t| match (b.get(*t), l.get(*t)) {
-                    (Some(x), Some(y)) => x != y,
-                    _ => false,
-                });
+            // A tagged section whose variant changes (`optimizer: {type: sgd}` over adam) is
+            // replaced whole: the old variant's fields would not fit the new one.
+            let tag_changed = TAGGED.iter().any(|(path, tag)| {
+                *path == prefix
+                    && match (b.get(*tag), l.get(*tag)) {
+                        (Some(x), Some(y)) => x != y,
+                        _ => false,
+                    }
+            });
             if tag_changed {
                 b.clear();
                 sources.retain(|k, _| !k.starts_with(&format!("{prefix}.")));
@@ -771,6 +775,34 @@ mod tests {
         assert!(
             !l.sources.contains_key("optimizer.beta1"),
             "adam keys dropped when the type changes"
+        );
+    }
+
+    #[test]
+    fn a_model_name_does_not_reset_other_settings() {
+        // Regression: `name` (the model's name) was taken for an enum tag and wiped the tree.
+        let mut l = Layered::new(&TrainConfig::default()).unwrap();
+        l.push::<TrainConfig>(
+            json!({"data": {"test_fraction": 0.0}, "optimizer": {"type": "adamw"}}),
+            "c.yaml",
+        )
+        .unwrap();
+        l.push::<TrainConfig>(
+            json!({"name": "m", "training": {"lr_schedule": {"type": "step", "step_size": 3}}}),
+            "command line",
+        )
+        .unwrap();
+        l.push::<TrainConfig>(
+            json!({"training": {"lr_schedule": {"type": "exponential", "gamma": 0.5}}}),
+            "command line",
+        )
+        .unwrap();
+        let c: TrainConfig = l.build("x").unwrap();
+        assert_eq!(c.name.as_deref(), Some("m"));
+        assert_eq!(c.data.test_fraction, 0.0);
+        assert!(matches!(c.optimizer, OptimizerSpec::AdamW { .. }));
+        assert!(
+            matches!(c.training.lr_schedule, Some(LrSchedule::Exponential { gamma, .. }) if gamma == 0.5)
         );
     }
 
