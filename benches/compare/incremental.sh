@@ -29,7 +29,7 @@ for name, part in [("test", test), ("old", rest[:half]), ("new", rest[half:]), (
 PY
   M=(--models-dir "$work/models")
   "$N" "${M[@]}" train "$work/old.csv" --target digit --name old --config "$work/cfg.yaml" -q > /dev/null
-  u=$("$N" "${M[@]}" train "$work/new.csv" --from old@1 --replay "$work/old.csv" --replay-fraction 0.5 --epochs 30 --config "$work/cfg.yaml" --json)
+  u=$("$N" "${M[@]}" train "$work/new.csv" --from old@1 --replay "$work/old.csv" --replay-fraction "${REPLAY:-0.5}" --epochs "${UPDATE_EPOCHS:-30}" --config "$work/cfg.yaml" --json)
   f=$("$N" "${M[@]}" train "$work/all.csv" --target digit --name scratch --config "$work/cfg.yaml" --json)
   au=$("$N" "${M[@]}" eval --model old@2 "$work/test.csv" --json)
   af=$("$N" "${M[@]}" eval --model scratch "$work/test.csv" --json)
