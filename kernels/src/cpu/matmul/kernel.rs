@@ -1,0 +1,390 @@
+//! Generic GEMM building blocks over [`Simd`], instantiated per tier in `avx512.rs`, `avx2.rs`
+//! and `portable.rs`:
+//! - `tile`: the register-blocked microkernel on packed panels (`MR × NV·LANES` accumulators)
+//!   and its store, which adds C (accumulate), the bias and the activation while the tile is
+//!   still in registers;
+//! - `macro_tiles`: a range of tiles of one packed (KC × NC) block (panels from `pack.rs`);
+//! - `direct`: the no-packing path for small `m` when B rows are contiguous (`csb == 1`);
+//! - `dot`: the no-packing path for small `m` when both operands are contiguous along k
+//!   (`x·Wᵀ` at batch 1..few), vectorised along k.
+//!
+//! Shapes: see `super` (module docs). Tested by `kernels/tests/matmul.rs` through every tier;
+//! benched by `benches/benches/gemm.rs`.
+
+use super::Gemm;
+use crate::cpu::activation::Activation;
+use crate::simd::{Simd, load, math, store};
+
+/// One block of packed operands, as the macro-kernel sees it.
+#[derive(Clone, Copy)]
+pub(crate) struct Block {
+    /// Packed A: `ceil(mc/MR)` panels of `kc × MR` (row `i` of panel `p` is k-step `i`).
+    pub pa: *const f32,
+    /// Packed B: `ceil(nc/NR)` panels of `kc × NR`.
+    pub pb: *const f32,
+    pub mc: usize,
+    pub nc: usize,
+    pub kc: usize,
+    /// C at the block's top-left element; row stride `ldc`.
+    pub c: *mut f32,
+    pub ldc: usize,
+    /// Add the existing C (else overwrite).
+    pub beta: bool,
+    /// Apply the epilogue (only on the last k block).
+    pub last: bool,
+    /// Bias at the block's first column, or null.
+    pub bias: *const f32,
+    pub act: Activation,
+}
+
+unsafe impl Send for Block {}
+unsafe impl Sync for Block {}
+
+/// Store an `mr × nr` corner of the accumulators to C: `x = acc [+ C]`, then on the last
+/// k block `f(x + bias)`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize>(
+    acc: &[[S::V; NV]; MR],
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    beta: bool,
+    bias: *const f32,
+    f: impl Fn(S::V) -> S::V,
+    epi: bool,
+) {
+    unsafe {
+        let mut bv = [S::zero(); NV];
+        if epi && !bias.is_null() {
+            for (v, b) in bv.iter_mut().enumerate() {
+                let j0 = v * S::LANES;
+                if j0 < nr {
+                    *b = load::<S>(bias.add(j0), nr - j0);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            if i >= mr {
+                break;
+            }
+            let crow = c.add(i * ldc);
+            for (v, &a) in row.iter().enumerate() {
+                let j0 = v * S::LANES;
+                if j0 >= nr {
+                    break;
+                }
+                let w = nr - j0;
+                let mut x = a;
+                if beta {
+                    x = S::add(x, load::<S>(crow.add(j0), w));
+                }
+                if epi {
+                    x = f(S::add(x, bv[v]));
+                }
+                store::<S>(crow.add(j0), x, w);
+            }
+        }
+    }
+}
+
+/// Store with the epilogue chosen once (one monomorphised store per activation).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn store_epi<S: Simd, const MR: usize, const NV: usize>(
+    acc: &[[S::V; NV]; MR],
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    beta: bool,
+    last: bool,
+    bias: *const f32,
+    act: Activation,
+) {
+    unsafe {
+        if !last || (bias.is_null() && act == Activation::Identity) {
+            return store_tile::<S, MR, NV>(acc, c, ldc, mr, nr, beta, bias, |x| x, false);
+        }
+        let z = S::zero();
+        match act {
+            Activation::Identity => {
+                store_tile::<S, MR, NV>(acc, c, ldc, mr, nr, beta, bias, |x| x, true)
+            }
+            Activation::Relu => store_tile::<S, MR, NV>(
+                acc,
+                c,
+                ldc,
+                mr,
+                nr,
+                beta,
+                bias,
+                |x| S::select(S::gt(x, z), x, z),
+                true,
+            ),
+            other => store_tile::<S, MR, NV>(
+                acc,
+                c,
+                ldc,
+                mr,
+                nr,
+                beta,
+                bias,
+                |x| math::act_fwd::<S>(other, x),
+                true,
+            ),
+        }
+    }
+}
+
+/// The microkernel: `acc = Σ_p a[p] ⊗ b[p]` over packed panels `a: kc × MR`, `b: kc × NV·L`.
+#[inline(always)]
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize>(
+    kc: usize,
+    pa: *const f32,
+    pb: *const f32,
+) -> [[S::V; NV]; MR] {
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MR];
+        let mut a = pa;
+        let mut b = pb;
+        for _ in 0..kc {
+            let mut bv = [S::zero(); NV];
+            for (v, x) in bv.iter_mut().enumerate() {
+                *x = S::loadu(b.add(v * S::LANES));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = S::splat(*a.add(i));
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = S::fma(ai, bv[v], *x);
+                }
+            }
+            a = a.add(MR);
+            b = b.add(NV * S::LANES);
+        }
+        acc
+    }
+}
+
+/// Tiles `lo..hi` of a packed block, numbered row-panel-major (`t = ir·npanels + jr`), so the
+/// A panel stays in L1 while B panels stream from L2.
+#[inline(always)]
+pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
+    blk: &Block,
+    lo: usize,
+    hi: usize,
+) {
+    let nr_full = NV * S::LANES;
+    let np = blk.nc.div_ceil(nr_full);
+    unsafe {
+        for t in lo..hi {
+            let (ir, jr) = (t / np, t % np);
+            let (i0, j0) = (ir * MR, jr * nr_full);
+            let mr = (blk.mc - i0).min(MR);
+            let nr = (blk.nc - j0).min(nr_full);
+            let acc = micro::<S, MR, NV>(
+                blk.kc,
+                blk.pa.add(ir * MR * blk.kc),
+                blk.pb.add(jr * nr_full * blk.kc),
+            );
+            let bias = if blk.bias.is_null() {
+                blk.bias
+            } else {
+                blk.bias.add(j0)
+            };
+            store_epi::<S, MR, NV>(
+                &acc,
+                blk.c.add(i0 * blk.ldc + j0),
+                blk.ldc,
+                mr,
+                nr,
+                blk.beta,
+                blk.last,
+                bias,
+                blk.act,
+            );
+        }
+    }
+}
+
+/// No-packing path, B rows contiguous (`csb == 1`): tiles of `MR × NV·L`, A read in place
+/// through its strides (broadcasts), B vectors loaded straight from its rows.
+#[inline(always)]
+pub(crate) unsafe fn direct<S: Simd, const MR: usize, const NV: usize>(g: &Gemm) {
+    let nr_full = NV * S::LANES;
+    unsafe {
+        let mut i0 = 0;
+        while i0 < g.m {
+            let mr = (g.m - i0).min(MR);
+            // Rows past the edge re-read the last row; their results are not stored.
+            let mut arow = [g.a; MR];
+            for (i, r) in arow.iter_mut().enumerate() {
+                *r = g.a.add((i0 + i.min(mr - 1)) * g.rsa);
+            }
+            let mut j0 = 0;
+            while j0 < g.n {
+                let nr = (g.n - j0).min(nr_full);
+                let mut acc = [[S::zero(); NV]; MR];
+                let mut bp = g.b.add(j0);
+                let mut ap = 0;
+                if nr == nr_full {
+                    for _ in 0..g.k {
+                        let mut bv = [S::zero(); NV];
+                        for (v, x) in bv.iter_mut().enumerate() {
+                            *x = S::loadu(bp.add(v * S::LANES));
+                        }
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let ai = S::splat(*arow[i].add(ap));
+                            for (v, x) in row.iter_mut().enumerate() {
+                                *x = S::fma(ai, bv[v], *x);
+                            }
+                        }
+                        bp = bp.add(g.rsb);
+                        ap += g.csa;
+                    }
+                } else {
+                    for _ in 0..g.k {
+                        let mut bv = [S::zero(); NV];
+                        for (v, x) in bv.iter_mut().enumerate() {
+                            let jv = v * S::LANES;
+                            if jv < nr {
+                                *x = load::<S>(bp.add(jv), nr - jv);
+                            }
+                        }
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let ai = S::splat(*arow[i].add(ap));
+                            for (v, x) in row.iter_mut().enumerate() {
+                                *x = S::fma(ai, bv[v], *x);
+                            }
+                        }
+                        bp = bp.add(g.rsb);
+                        ap += g.csa;
+                    }
+                }
+                let bias = if g.bias.is_null() {
+                    g.bias
+                } else {
+                    g.bias.add(j0)
+                };
+                store_epi::<S, MR, NV>(
+                    &acc,
+                    g.c.add(i0 * g.ldc + j0),
+                    g.ldc,
+                    mr,
+                    nr,
+                    g.beta,
+                    true,
+                    bias,
+                    g.act,
+                );
+                j0 += nr_full;
+            }
+            i0 += MR;
+        }
+    }
+}
+
+/// No-packing path for `csa == 1 && rsb == 1` (both operands contiguous along k, i.e. `x·Wᵀ`):
+/// `DI × DJ` dot products at a time, vectorised along k, reduced horizontally at the end.
+#[inline(always)]
+pub(crate) unsafe fn dot<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm) {
+    let l = S::LANES;
+    let kfull = g.k / l * l;
+    let tail = g.k - kfull;
+    unsafe {
+        let mut i0 = 0;
+        while i0 < g.m {
+            let di = (g.m - i0).min(DI);
+            let mut arow = [g.a; DI];
+            for (i, r) in arow.iter_mut().enumerate() {
+                *r = g.a.add((i0 + i.min(di - 1)) * g.rsa);
+            }
+            let mut j0 = 0;
+            while j0 < g.n {
+                let dj = (g.n - j0).min(DJ);
+                let mut brow = [g.b; DJ];
+                for (j, r) in brow.iter_mut().enumerate() {
+                    *r = g.b.add((j0 + j.min(dj - 1)) * g.csb);
+                }
+                let mut acc = [[S::zero(); DJ]; DI];
+                let mut p = 0;
+                while p < kfull {
+                    let mut av = [S::zero(); DI];
+                    for (i, x) in av.iter_mut().enumerate() {
+                        *x = S::loadu(arow[i].add(p));
+                    }
+                    for j in 0..DJ {
+                        let bv = S::loadu(brow[j].add(p));
+                        for i in 0..DI {
+                            acc[i][j] = S::fma(av[i], bv, acc[i][j]);
+                        }
+                    }
+                    p += l;
+                }
+                if tail > 0 {
+                    let mut av = [S::zero(); DI];
+                    for (i, x) in av.iter_mut().enumerate() {
+                        *x = S::load_n(arow[i].add(p), tail);
+                    }
+                    for j in 0..DJ {
+                        let bv = S::load_n(brow[j].add(p), tail);
+                        for i in 0..DI {
+                            acc[i][j] = S::fma(av[i], bv, acc[i][j]);
+                        }
+                    }
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    if i >= di {
+                        break;
+                    }
+                    let crow = g.c.add((i0 + i) * g.ldc + j0);
+                    for (j, &v) in row.iter().enumerate() {
+                        if j >= dj {
+                            break;
+                        }
+                        let mut x = S::hsum(v);
+                        if g.beta {
+                            x += *crow.add(j);
+                        }
+                        *crow.add(j) = x;
+                    }
+                }
+                j0 += DJ;
+            }
+            i0 += DI;
+        }
+        // Epilogue over the finished rows (cheap next to the k-long dot products).
+        if !g.bias.is_null() || g.act != Activation::Identity {
+            epilogue_rows::<S>(g.c, g.ldc, g.m, g.n, g.bias, g.act);
+        }
+    }
+}
+
+/// `c[i, j] = act(c[i, j] + bias[j])` over `m × n` (row stride `ldc`), vectorised.
+#[inline(always)]
+pub(crate) unsafe fn epilogue_rows<S: Simd>(
+    c: *mut f32,
+    ldc: usize,
+    m: usize,
+    n: usize,
+    bias: *const f32,
+    act: Activation,
+) {
+    unsafe {
+        for i in 0..m {
+            let row = c.add(i * ldc);
+            let mut j = 0;
+            while j < n {
+                let w = (n - j).min(S::LANES);
+                let mut x = load::<S>(row.add(j), w);
+                if !bias.is_null() {
+                    x = S::add(x, load::<S>(bias.add(j), w));
+                }
+                x = math::act_fwd::<S>(act, x);
+                store::<S>(row.add(j), x, w);
+                j += S::LANES;
+            }
+        }
+    }
+}
