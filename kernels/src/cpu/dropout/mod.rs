@@ -18,3 +18,16 @@ pub fn dropout_forward(y: &mut [f32], mask: &mut [f32], x: &[f32], p: f32, seed:
 pub fn dropout_backward(dx: &mut [f32], mask: &[f32], dy: &[f32], acc: bool) {
     reference::dropout_backward(dx, mask, dy, acc)
 }
+
+#[allow(clippy::too_many_arguments)]
+pub fn dropout_forward_isa(
+    _isa: crate::isa::Isa,
+    y: &mut [f32],
+    mask: &mut [f32],
+    x: &[f32],
+    p: f32,
+    seed: u64,
+    offset: u64,
+) {
+    reference::dropout_forward(y, mask, x, p, seed, offset)
+}

@@ -33,20 +33,30 @@ unsafe impl Sync for Gemm {}
 
 type PackFn = unsafe fn(usize, usize, *const f32, usize, usize, *mut f32);
 
-/// A tier's GEMM: microkernel shape, cache blocking, and its `#[target_feature]` entry points.
-pub(crate) struct Tier {
+/// One packed microkernel: its shape and its packing/compute entry points.
+pub(crate) struct Kern {
     /// Microkernel rows (A panel height) and columns (B panel width).
     pub mr: usize,
     pub nr: usize,
-    /// k block (packed panels are `kc` deep) and n block (a packed B block is `kc × nc`).
-    pub kc: usize,
-    pub nc: usize,
-    /// Use the no-packing paths when `m` is at most this.
-    pub direct_max_m: usize,
-    pub dot_max_m: usize,
     pub pack_a: PackFn,
     pub pack_b: PackFn,
     pub macro_tiles: unsafe fn(&Block, usize, usize),
+}
+
+/// A tier's GEMM: microkernels, cache blocking, and its `#[target_feature]` entry points.
+pub(crate) struct Tier {
+    /// The main microkernel (two or more vectors wide).
+    pub wide: Kern,
+    /// A one-vector-wide, taller microkernel for narrow outputs (`n ≤ narrow.nr`).
+    pub narrow: Kern,
+    /// k block (packed panels are `kc` deep) and n block (a packed B block is `kc × nc`).
+    pub kc: usize,
+    pub nc: usize,
+    /// Use the no-packing paths when `m` is at most this (`direct` also when `k` is at most
+    /// `direct_max_k`: packing cannot pay off over so few k-steps).
+    pub direct_max_m: usize,
+    pub direct_max_k: usize,
+    pub dot_max_m: usize,
     pub direct: unsafe fn(&Gemm),
     pub dot: unsafe fn(&Gemm),
     pub epilogue: unsafe fn(*mut f32, usize, usize, usize, *const f32, Activation),
@@ -74,7 +84,7 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
             }
             return;
         }
-        if g.csb == 1 && m <= tier.direct_max_m {
+        if g.csb == 1 && (m <= tier.direct_max_m || k <= tier.direct_max_k) {
             return (tier.direct)(g);
         }
         if g.csa == 1 && g.rsb == 1 && m <= tier.dot_max_m {
@@ -86,17 +96,22 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
         } else {
             1
         };
+        let kern = if n <= tier.narrow.nr {
+            &tier.narrow
+        } else {
+            &tier.wide
+        };
         if t <= 1 {
-            return packed(tier, g);
+            return packed(tier, kern, g);
         }
         // Split the output into slabs, one per task, over the dimension whose duplicated
         // packing is cheaper (splitting n repacks A per task, splitting m repacks B).
         if m < n {
-            let panels = n.div_ceil(tier.nr);
+            let panels = n.div_ceil(kern.nr);
             let t = t.min(panels);
             threads::par_for(t, &|i| {
                 let (lo, hi) = threads::split(panels, t, i);
-                let (j0, j1) = (lo * tier.nr, (hi * tier.nr).min(n));
+                let (j0, j1) = (lo * kern.nr, (hi * kern.nr).min(n));
                 let mut s = *g;
                 s.n = j1 - j0;
                 s.b = g.b.add(j0 * g.csb);
@@ -104,19 +119,19 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
                 if !g.bias.is_null() {
                     s.bias = g.bias.add(j0);
                 }
-                packed(tier, &s);
+                packed(tier, kern, &s);
             });
         } else {
-            let panels = m.div_ceil(tier.mr);
+            let panels = m.div_ceil(kern.mr);
             let t = t.min(panels);
             threads::par_for(t, &|i| {
                 let (lo, hi) = threads::split(panels, t, i);
-                let (i0, i1) = (lo * tier.mr, (hi * tier.mr).min(m));
+                let (i0, i1) = (lo * kern.mr, (hi * kern.mr).min(m));
                 let mut s = *g;
                 s.m = i1 - i0;
                 s.a = g.a.add(i0 * g.rsa);
                 s.c = g.c.add(i0 * g.ldc);
-                packed(tier, &s);
+                packed(tier, kern, &s);
             });
         }
     }
@@ -132,9 +147,9 @@ fn even_block(total: usize, max: usize, align: usize) -> usize {
 }
 
 /// The serial packed algorithm (BLIS loop order jc → pc → [pack B, pack A] → tiles).
-unsafe fn packed(tier: &Tier, g: &Gemm) {
+unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
     let (m, n, k) = (g.m, g.n, g.k);
-    let (mr, nr) = (tier.mr, tier.nr);
+    let (mr, nr) = (kern.mr, kern.nr);
     let kc_max = even_block(k, tier.kc, 8);
     let nc_max = even_block(n, tier.nc, nr);
     let a_len = m.div_ceil(mr) * mr * kc_max;
@@ -149,7 +164,7 @@ unsafe fn packed(tier: &Tier, g: &Gemm) {
                 let kc = (k - pc).min(kc_max);
                 // LOOP: pack B (kc × nc) into NR panels
                 for (jp, j) in (0..nc).step_by(nr).enumerate() {
-                    (tier.pack_b)(
+                    (kern.pack_b)(
                         kc,
                         (nc - j).min(nr),
                         g.b.add(pc * g.rsb + (jc + j) * g.csb),
@@ -160,7 +175,7 @@ unsafe fn packed(tier: &Tier, g: &Gemm) {
                 }
                 // LOOP: pack A (m × kc) into MR panels
                 for (ip, i) in (0..m).step_by(mr).enumerate() {
-                    (tier.pack_a)(
+                    (kern.pack_a)(
                         kc,
                         (m - i).min(mr),
                         g.a.add(i * g.rsa + pc * g.csa),
@@ -188,7 +203,7 @@ unsafe fn packed(tier: &Tier, g: &Gemm) {
                     act: g.act,
                 };
                 let tiles = m.div_ceil(mr) * nc.div_ceil(nr);
-                (tier.macro_tiles)(&blk, 0, tiles);
+                (kern.macro_tiles)(&blk, 0, tiles);
                 pc += kc;
             }
             jc += nc;

@@ -167,8 +167,8 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize>(
     }
 }
 
-/// Tiles `lo..hi` of a packed block, numbered row-panel-major (`t = ir·npanels + jr`), so the
-/// A panel stays in L1 while B panels stream from L2.
+/// Tiles `lo..hi` of a packed block, numbered column-panel-major (`t = jr·mpanels + ir`, the
+/// BLIS order): the `kc × NR` B panel stays in L1 while the smaller A panels stream from L2.
 #[inline(always)]
 pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
     blk: &Block,
@@ -176,10 +176,10 @@ pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
     hi: usize,
 ) {
     let nr_full = NV * S::LANES;
-    let np = blk.nc.div_ceil(nr_full);
+    let mp = blk.mc.div_ceil(MR);
     unsafe {
         for t in lo..hi {
-            let (ir, jr) = (t / np, t % np);
+            let (jr, ir) = (t / mp, t % mp);
             let (i0, j0) = (ir * MR, jr * nr_full);
             let mr = (blk.mc - i0).min(MR);
             let nr = (blk.nc - j0).min(nr_full);
@@ -225,43 +225,7 @@ pub(crate) unsafe fn direct<S: Simd, const MR: usize, const NV: usize>(g: &Gemm)
             let mut j0 = 0;
             while j0 < g.n {
                 let nr = (g.n - j0).min(nr_full);
-                let mut acc = [[S::zero(); NV]; MR];
-                let mut bp = g.b.add(j0);
-                let mut ap = 0;
-                if nr == nr_full {
-                    for _ in 0..g.k {
-                        let mut bv = [S::zero(); NV];
-                        for (v, x) in bv.iter_mut().enumerate() {
-                            *x = S::loadu(bp.add(v * S::LANES));
-                        }
-                        for (i, row) in acc.iter_mut().enumerate() {
-                            let ai = S::splat(*arow[i].add(ap));
-                            for (v, x) in row.iter_mut().enumerate() {
-                                *x = S::fma(ai, bv[v], *x);
-                            }
-                        }
-                        bp = bp.add(g.rsb);
-                        ap += g.csa;
-                    }
-                } else {
-                    for _ in 0..g.k {
-                        let mut bv = [S::zero(); NV];
-                        for (v, x) in bv.iter_mut().enumerate() {
-                            let jv = v * S::LANES;
-                            if jv < nr {
-                                *x = load::<S>(bp.add(jv), nr - jv);
-                            }
-                        }
-                        for (i, row) in acc.iter_mut().enumerate() {
-                            let ai = S::splat(*arow[i].add(ap));
-                            for (v, x) in row.iter_mut().enumerate() {
-                                *x = S::fma(ai, bv[v], *x);
-                            }
-                        }
-                        bp = bp.add(g.rsb);
-                        ap += g.csa;
-                    }
-                }
+                let acc = direct_acc::<S, MR, NV>(g, &arow, g.b.add(j0), nr);
                 let bias = if g.bias.is_null() {
                     g.bias
                 } else {
@@ -282,6 +246,42 @@ pub(crate) unsafe fn direct<S: Simd, const MR: usize, const NV: usize>(g: &Gemm)
             }
             i0 += MR;
         }
+    }
+}
+
+/// The `direct` accumulation of one tile (returned by value so it stays in registers).
+#[inline(always)]
+unsafe fn direct_acc<S: Simd, const MR: usize, const NV: usize>(
+    g: &Gemm,
+    arow: &[*const f32; MR],
+    b: *const f32,
+    nr: usize,
+) -> [[S::V; NV]; MR] {
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MR];
+        let mut bp = b;
+        let mut ap = 0;
+        let full = nr == NV * S::LANES;
+        for _ in 0..g.k {
+            let mut bv = [S::zero(); NV];
+            for (v, x) in bv.iter_mut().enumerate() {
+                let jv = v * S::LANES;
+                if full {
+                    *x = S::loadu(bp.add(jv));
+                } else if jv < nr {
+                    *x = load::<S>(bp.add(jv), nr - jv);
+                }
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = S::splat(*arow[i].add(ap));
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = S::fma(ai, bv[v], *x);
+                }
+            }
+            bp = bp.add(g.rsb);
+            ap += g.csa;
+        }
+        acc
     }
 }
 
@@ -307,33 +307,7 @@ pub(crate) unsafe fn dot<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm) {
                 for (j, r) in brow.iter_mut().enumerate() {
                     *r = g.b.add((j0 + j.min(dj - 1)) * g.csb);
                 }
-                let mut acc = [[S::zero(); DJ]; DI];
-                let mut p = 0;
-                while p < kfull {
-                    let mut av = [S::zero(); DI];
-                    for (i, x) in av.iter_mut().enumerate() {
-                        *x = S::loadu(arow[i].add(p));
-                    }
-                    for j in 0..DJ {
-                        let bv = S::loadu(brow[j].add(p));
-                        for i in 0..DI {
-                            acc[i][j] = S::fma(av[i], bv, acc[i][j]);
-                        }
-                    }
-                    p += l;
-                }
-                if tail > 0 {
-                    let mut av = [S::zero(); DI];
-                    for (i, x) in av.iter_mut().enumerate() {
-                        *x = S::load_n(arow[i].add(p), tail);
-                    }
-                    for j in 0..DJ {
-                        let bv = S::load_n(brow[j].add(p), tail);
-                        for i in 0..DI {
-                            acc[i][j] = S::fma(av[i], bv, acc[i][j]);
-                        }
-                    }
-                }
+                let acc = dot_acc::<S, DI, DJ>(&arow, &brow, kfull, tail);
                 for (i, row) in acc.iter().enumerate() {
                     if i >= di {
                         break;
@@ -358,6 +332,46 @@ pub(crate) unsafe fn dot<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm) {
         if !g.bias.is_null() || g.act != Activation::Identity {
             epilogue_rows::<S>(g.c, g.ldc, g.m, g.n, g.bias, g.act);
         }
+    }
+}
+
+/// The `dot` accumulation of one `DI × DJ` block (returned by value: stays in registers).
+#[inline(always)]
+unsafe fn dot_acc<S: Simd, const DI: usize, const DJ: usize>(
+    arow: &[*const f32; DI],
+    brow: &[*const f32; DJ],
+    kfull: usize,
+    tail: usize,
+) -> [[S::V; DJ]; DI] {
+    unsafe {
+        let mut acc = [[S::zero(); DJ]; DI];
+        let mut p = 0;
+        while p < kfull {
+            let mut av = [S::zero(); DI];
+            for (i, x) in av.iter_mut().enumerate() {
+                *x = S::loadu(arow[i].add(p));
+            }
+            for j in 0..DJ {
+                let bv = S::loadu(brow[j].add(p));
+                for i in 0..DI {
+                    acc[i][j] = S::fma(av[i], bv, acc[i][j]);
+                }
+            }
+            p += S::LANES;
+        }
+        if tail > 0 {
+            let mut av = [S::zero(); DI];
+            for (i, x) in av.iter_mut().enumerate() {
+                *x = S::load_n(arow[i].add(p), tail);
+            }
+            for j in 0..DJ {
+                let bv = S::load_n(brow[j].add(p), tail);
+                for i in 0..DI {
+                    acc[i][j] = S::fma(av[i], bv, acc[i][j]);
+                }
+            }
+        }
+        acc
     }
 }
 

@@ -29,8 +29,17 @@ pub(crate) unsafe fn pack_a<S: Simd, const MR: usize>(
         }
         if rsa == 1 {
             // Column-major / transposed A: each k-step is `rows` contiguous floats.
-            for p in 0..kc {
-                core::ptr::copy_nonoverlapping(a.add(p * csa), dst.add(p * MR), rows);
+            if rows == MR {
+                for p in 0..kc {
+                    let (s, d) = (a.add(p * csa), dst.add(p * MR));
+                    for i in 0..MR {
+                        *d.add(i) = *s.add(i);
+                    }
+                }
+            } else {
+                for p in 0..kc {
+                    copy_short::<S>(a.add(p * csa), dst.add(p * MR), rows);
+                }
             }
         } else if csa == 1 {
             // Row-major A: transpose 8×8 blocks.
@@ -88,7 +97,7 @@ pub(crate) unsafe fn pack_b<S: Simd, const NR: usize>(
                 }
             } else {
                 for p in 0..kc {
-                    core::ptr::copy_nonoverlapping(b.add(p * rsb), dst.add(p * NR), cols);
+                    copy_short::<S>(b.add(p * rsb), dst.add(p * NR), cols);
                 }
             }
         } else if rsb == 1 {
@@ -115,6 +124,21 @@ pub(crate) unsafe fn pack_b<S: Simd, const NR: usize>(
                     *dst.add(p * NR + j) = *b.add(p * rsb + j * csb);
                 }
             }
+        }
+    }
+}
+
+/// Copy `n` floats with vector loads/stores (no `memcpy` call for these short runs).
+#[inline(always)]
+unsafe fn copy_short<S: Simd>(src: *const f32, dst: *mut f32, n: usize) {
+    unsafe {
+        let mut j = 0;
+        while j + S::LANES <= n {
+            S::storeu(dst.add(j), S::loadu(src.add(j)));
+            j += S::LANES;
+        }
+        if j < n {
+            S::store_n(dst.add(j), S::load_n(src.add(j), n - j), n - j);
         }
     }
 }

@@ -59,3 +59,14 @@ pub fn rmsprop_step(p: &mut [f32], g: &[f32], sq: &mut [f32], buf: &mut [f32], h
 pub fn sum_squares(g: &[f32]) -> f64 {
     reference::sum_squares(g)
 }
+
+pub fn adam_step_isa(
+    _isa: crate::isa::Isa,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    hp: AdamParams,
+) {
+    reference::adam_step(p, g, m, v, hp)
+}

@@ -61,3 +61,17 @@ pub fn max_backward(
 ) {
     reference::max_backward(dx, argmax, dy, outer, n, inner, acc)
 }
+
+#[allow(clippy::too_many_arguments)]
+pub fn sum_forward_isa(
+    _isa: crate::isa::Isa,
+    out: &mut [f32],
+    x: &[f32],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    scale: f32,
+    acc: bool,
+) {
+    reference::sum_forward(out, x, outer, n, inner, scale, acc)
+}

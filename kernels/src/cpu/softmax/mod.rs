@@ -69,3 +69,29 @@ pub fn softmax_cross_entropy_backward(
 ) {
     reference::softmax_cross_entropy_backward(dlogits, probs, targets, dloss, rows, cols, acc)
 }
+
+pub fn softmax_cross_entropy_forward_isa(
+    _isa: crate::isa::Isa,
+    loss: &mut [f32],
+    probs: &mut [f32],
+    logits: &[f32],
+    targets: &[f32],
+    rows: usize,
+    cols: usize,
+) {
+    reference::softmax_cross_entropy_forward(loss, probs, logits, targets, rows, cols)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_cross_entropy_backward_isa(
+    _isa: crate::isa::Isa,
+    dlogits: &mut [f32],
+    probs: &[f32],
+    targets: &[f32],
+    dloss: &[f32],
+    rows: usize,
+    cols: usize,
+    acc: bool,
+) {
+    reference::softmax_cross_entropy_backward(dlogits, probs, targets, dloss, rows, cols, acc)
+}
