@@ -286,6 +286,58 @@ pub fn activation_backward(
     Ok(())
 }
 
+/// Fused backward of `y = act(x·Wᵀ + b)` up to its GEMMs, over `rows × cols`:
+/// `dpre = dy·act′(y)` (overwritten) and `dbias (+)= Σ_rows dpre` (`acc_dbias`), in one pass.
+/// `act` must not need its input (GELU is never fused into Linear).
+#[allow(clippy::too_many_arguments)]
+pub fn bias_act_backward(
+    a: Activation,
+    dpre: SliceMut,
+    dbias: SliceMut,
+    acc_dbias: bool,
+    y: SliceRef,
+    dy: SliceRef,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    const OP: &str = "bias_act_backward";
+    if a.backward_needs_input() {
+        return Err(Error::invalid(format!(
+            "{OP}: {} needs its input",
+            a.name()
+        )));
+    }
+    let mut dpre = dpre;
+    match dpre.reborrow() {
+        SliceMut::F32(d) => f32::bias_act_backward(
+            a,
+            d,
+            cpu_mut::<f32>(OP, dbias)?,
+            cpu::<f32>(OP, y)?,
+            cpu::<f32>(OP, dy)?,
+            rows,
+            cols,
+            acc_dbias,
+        ),
+        SliceMut::F64(d) => f64::bias_act_backward(
+            a,
+            d,
+            cpu_mut::<f64>(OP, dbias)?,
+            cpu::<f64>(OP, y)?,
+            cpu::<f64>(OP, dy)?,
+            rows,
+            cols,
+            acc_dbias,
+        ),
+        SliceMut::Cuda(_) => {
+            // No fused CUDA kernel: the activation backward, then the column sums.
+            activation_backward(a, dpre.reborrow(), y.reborrow(), y.reborrow(), dy, false)?;
+            sum_forward(dbias, dpre.as_ref(), 1, rows, cols, 1.0, acc_dbias)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn unary_forward(op: UnaryOp, y: SliceMut, x: SliceRef) -> Result<()> {
     const OP: &str = "unary_forward";
     on_mut!(y, |y: T| T::unary_forward(op, y, cpu::<T>(OP, x)?), |g| {

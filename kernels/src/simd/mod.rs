@@ -70,9 +70,7 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn copysign(a: Self::V, s: Self::V) -> Self::V;
 
     fn gt(a: Self::V, b: Self::V) -> Self::M;
-    fn ge(a: Self::V, b: Self::V) -> Self::M;
     fn lt(a: Self::V, b: Self::V) -> Self::M;
-    fn eq(a: Self::V, b: Self::V) -> Self::M;
     /// `m ? t : f` per lane.
     fn select(m: Self::M, t: Self::V, f: Self::V) -> Self::V;
 

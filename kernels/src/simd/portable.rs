@@ -105,16 +105,8 @@ impl Simd for Portable {
         a.simd_gt(b)
     }
     #[inline(always)]
-    fn ge(a: f32x8, b: f32x8) -> f32x8 {
-        a.simd_ge(b)
-    }
-    #[inline(always)]
     fn lt(a: f32x8, b: f32x8) -> f32x8 {
         a.simd_lt(b)
-    }
-    #[inline(always)]
-    fn eq(a: f32x8, b: f32x8) -> f32x8 {
-        a.simd_eq(b)
     }
     #[inline(always)]
     fn select(m: f32x8, t: f32x8, f: f32x8) -> f32x8 {

@@ -173,16 +173,8 @@ impl Simd for Avx512 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b) }
     }
     #[inline(always)]
-    fn ge(a: __m512, b: __m512) -> __mmask16 {
-        unsafe { _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a, b) }
-    }
-    #[inline(always)]
     fn lt(a: __m512, b: __m512) -> __mmask16 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b) }
-    }
-    #[inline(always)]
-    fn eq(a: __m512, b: __m512) -> __mmask16 {
-        unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a, b) }
     }
     #[inline(always)]
     fn select(m: __mmask16, t: __m512, f: __m512) -> __m512 {
@@ -333,16 +325,8 @@ impl Simd for Avx2 {
         unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(a, b) }
     }
     #[inline(always)]
-    fn ge(a: __m256, b: __m256) -> __m256 {
-        unsafe { _mm256_cmp_ps::<_CMP_GE_OQ>(a, b) }
-    }
-    #[inline(always)]
     fn lt(a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(a, b) }
-    }
-    #[inline(always)]
-    fn eq(a: __m256, b: __m256) -> __m256 {
-        unsafe { _mm256_cmp_ps::<_CMP_EQ_OQ>(a, b) }
     }
     #[inline(always)]
     fn select(m: __m256, t: __m256, f: __m256) -> __m256 {
