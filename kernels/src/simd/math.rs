@@ -144,3 +144,102 @@ pub(crate) fn act_grad<S: Simd>(act: Activation, x: S::V, y: S::V) -> S::V {
         Activation::Tanh => S::fnma(y, y, one),
     }
 }
+
+/// A lane-wise function as a value whose `#[inline(always)]` method is guaranteed to inline into
+/// the `#[target_feature]` caller. (A closure would be compiled as its own function *without*
+/// the caller's target features, turning every intrinsic into a call.)
+pub(crate) trait VecFn<S: Simd>: Copy {
+    fn f(self, v: S::V) -> S::V;
+}
+
+/// The derivative counterpart: `g(x, y) = f′` from the input and the output.
+pub(crate) trait VecGrad<S: Simd>: Copy {
+    fn g(self, x: S::V, y: S::V) -> S::V;
+}
+
+/// Activation `K` (see [`act_kind`]) with its parameter, as a [`VecFn`] / [`VecGrad`]; `K` is a
+/// constant, so the `match` below folds away and each activation gets its own loop.
+#[derive(Clone, Copy)]
+pub(crate) struct ActK<const K: u8>(pub f32);
+
+pub(crate) const K_IDENTITY: u8 = 0;
+pub(crate) const K_RELU: u8 = 1;
+pub(crate) const K_LEAKY: u8 = 2;
+pub(crate) const K_ELU: u8 = 3;
+pub(crate) const K_GELU: u8 = 4;
+pub(crate) const K_SIGMOID: u8 = 5;
+pub(crate) const K_TANH: u8 = 6;
+pub(crate) const K_EXP: u8 = 10;
+pub(crate) const K_ERF: u8 = 11;
+
+impl<S: Simd, const K: u8> VecFn<S> for ActK<K> {
+    #[inline(always)]
+    fn f(self, v: S::V) -> S::V {
+        match K {
+            K_IDENTITY => v,
+            K_RELU => act_fwd::<S>(Activation::Relu, v),
+            K_LEAKY => act_fwd::<S>(Activation::LeakyRelu(self.0), v),
+            K_ELU => act_fwd::<S>(Activation::Elu(self.0), v),
+            K_GELU => gelu::<S>(v),
+            K_SIGMOID => sigmoid::<S>(v),
+            K_TANH => tanh::<S>(v),
+            K_EXP => exp::<S>(v),
+            _ => erf::<S>(v),
+        }
+    }
+}
+
+impl<S: Simd, const K: u8> VecGrad<S> for ActK<K> {
+    #[inline(always)]
+    fn g(self, x: S::V, y: S::V) -> S::V {
+        match K {
+            K_IDENTITY => S::splat(1.0),
+            K_RELU => act_grad::<S>(Activation::Relu, x, y),
+            K_LEAKY => act_grad::<S>(Activation::LeakyRelu(self.0), x, y),
+            K_ELU => act_grad::<S>(Activation::Elu(self.0), x, y),
+            K_GELU => gelu_grad::<S>(x),
+            K_SIGMOID => act_grad::<S>(Activation::Sigmoid, x, y),
+            _ => act_grad::<S>(Activation::Tanh, x, y),
+        }
+    }
+}
+
+/// Run `$e` with `$k` bound to the [`ActK`] of the activation `$act` (one monomorphised copy
+/// of `$e` per activation).
+macro_rules! with_act {
+    ($act:expr, $k:ident => $e:expr) => {{
+        use $crate::cpu::activation::Activation as A;
+        use $crate::simd::math::*;
+        match $act {
+            A::Identity => {
+                let $k = ActK::<K_IDENTITY>(0.0);
+                $e
+            }
+            A::Relu => {
+                let $k = ActK::<K_RELU>(0.0);
+                $e
+            }
+            A::LeakyRelu(a) => {
+                let $k = ActK::<K_LEAKY>(a);
+                $e
+            }
+            A::Elu(a) => {
+                let $k = ActK::<K_ELU>(a);
+                $e
+            }
+            A::Gelu => {
+                let $k = ActK::<K_GELU>(0.0);
+                $e
+            }
+            A::Sigmoid => {
+                let $k = ActK::<K_SIGMOID>(0.0);
+                $e
+            }
+            A::Tanh => {
+                let $k = ActK::<K_TANH>(0.0);
+                $e
+            }
+        }
+    }};
+}
+pub(crate) use with_act;

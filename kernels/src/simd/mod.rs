@@ -118,15 +118,15 @@ pub(crate) unsafe fn store<S: Simd>(p: *mut f32, v: S::V, n: usize) {
 
 /// Apply `f` lane-wise over `y[i] = f(x[i])` for `i < n`, full vectors then one partial tail.
 #[inline(always)]
-pub(crate) unsafe fn map1<S: Simd>(y: *mut f32, x: *const f32, n: usize, f: impl Fn(S::V) -> S::V) {
+pub(crate) unsafe fn map1<S: Simd, F: math::VecFn<S>>(y: *mut f32, x: *const f32, n: usize, f: F) {
     unsafe {
         let mut i = 0;
         while i + S::LANES <= n {
-            S::storeu(y.add(i), f(S::loadu(x.add(i))));
+            S::storeu(y.add(i), f.f(S::loadu(x.add(i))));
             i += S::LANES;
         }
         if i < n {
-            S::store_n(y.add(i), f(S::load_n(x.add(i), n - i)), n - i);
+            S::store_n(y.add(i), f.f(S::load_n(x.add(i), n - i)), n - i);
         }
     }
 }

@@ -1,88 +1,16 @@
 //! SIMD bodies of the activation kernels (generic over [`Simd`]; instantiated per tier by
-//! `simd_tiers!` in `mod.rs`). The activation is matched once per call, outside the loops, so
-//! each loop is monomorphised for one function. Vector math accuracy: see `crate::simd`.
+//! `simd_tiers!` in `mod.rs`). The activation is matched once per call, outside the loops
+//! (`with_act!`), so each loop is monomorphised for one function. Vector math accuracy: see `crate::simd`.
 
 use super::Activation;
-use crate::simd::{Simd, load, map1, math, store};
-
-/// Run `$e` with `$f` bound to a closure `|v| f(v)` for the activation `$act` (one
-/// monomorphised copy per activation).
-macro_rules! with_act {
-    ($S:ty, $act:expr, |$f:ident| $e:expr) => {
-        match $act {
-            Activation::Identity => {
-                let $f = |v: <$S as Simd>::V| v;
-                $e
-            }
-            Activation::Relu => {
-                let $f = |v| math::act_fwd::<$S>(Activation::Relu, v);
-                $e
-            }
-            Activation::LeakyRelu(a) => {
-                let $f = move |v| math::act_fwd::<$S>(Activation::LeakyRelu(a), v);
-                $e
-            }
-            Activation::Elu(a) => {
-                let $f = move |v| math::act_fwd::<$S>(Activation::Elu(a), v);
-                $e
-            }
-            Activation::Gelu => {
-                let $f = |v| math::gelu::<$S>(v);
-                $e
-            }
-            Activation::Sigmoid => {
-                let $f = |v| math::sigmoid::<$S>(v);
-                $e
-            }
-            Activation::Tanh => {
-                let $f = |v| math::tanh::<$S>(v);
-                $e
-            }
-        }
-    };
-}
-
-/// Same, for the derivative `|x, y| f′`.
-macro_rules! with_grad {
-    ($S:ty, $act:expr, |$f:ident| $e:expr) => {
-        match $act {
-            Activation::Identity => {
-                let $f = |_x, _y| <$S>::splat(1.0);
-                $e
-            }
-            Activation::Relu => {
-                let $f = |x, y| math::act_grad::<$S>(Activation::Relu, x, y);
-                $e
-            }
-            Activation::LeakyRelu(a) => {
-                let $f = move |x, y| math::act_grad::<$S>(Activation::LeakyRelu(a), x, y);
-                $e
-            }
-            Activation::Elu(a) => {
-                let $f = move |x, y| math::act_grad::<$S>(Activation::Elu(a), x, y);
-                $e
-            }
-            Activation::Gelu => {
-                let $f = |x, _y| math::gelu_grad::<$S>(x);
-                $e
-            }
-            Activation::Sigmoid => {
-                let $f = |x, y| math::act_grad::<$S>(Activation::Sigmoid, x, y);
-                $e
-            }
-            Activation::Tanh => {
-                let $f = |x, y| math::act_grad::<$S>(Activation::Tanh, x, y);
-                $e
-            }
-        }
-    };
-}
+use crate::simd::math::{self, ActK, K_ERF, K_EXP, with_act};
+use crate::simd::{Simd, load, map1, store};
 
 // y (n) = f(x (n))
 #[inline(always)]
 pub(crate) unsafe fn forward<S: Simd>(act: Activation, y: &mut [f32], x: &[f32]) {
     let n = y.len();
-    unsafe { with_act!(S, act, |f| map1::<S>(y.as_mut_ptr(), x.as_ptr(), n, f)) }
+    unsafe { with_act!(act, k => map1::<S, _>(y.as_mut_ptr(), x.as_ptr(), n, k)) }
 }
 
 // dx (n) (+)= dy · f′(x, y); `x` is only read for GELU (may be empty otherwise)
@@ -99,7 +27,7 @@ pub(crate) unsafe fn backward<S: Simd>(
     let needs_x = act.backward_needs_input();
     let (dxp, xp, yp, dyp) = (dx.as_mut_ptr(), x.as_ptr(), y.as_ptr(), dy.as_ptr());
     unsafe {
-        with_grad!(S, act, |f| {
+        with_act!(act, k => {
             let mut i = 0;
             while i < n {
                 let w = (n - i).min(S::LANES);
@@ -108,7 +36,7 @@ pub(crate) unsafe fn backward<S: Simd>(
                 } else {
                     S::zero()
                 };
-                let mut g = S::mul(load::<S>(dyp.add(i), w), f(xv, load::<S>(yp.add(i), w)));
+                let mut g = S::mul(load::<S>(dyp.add(i), w), VecGrad::<S>::g(k, xv, load::<S>(yp.add(i), w)));
                 if acc {
                     g = S::add(load::<S>(dxp.add(i), w), g);
                 }
@@ -145,7 +73,7 @@ pub(crate) unsafe fn bias_act_backward<S: Simd>(
         dy.as_ptr(),
     );
     unsafe {
-        with_grad!(S, act, |f| {
+        with_act!(act, k => {
             // Column blocks of NV vectors; the block's bias sums stay in registers over rows.
             let mut j0 = 0;
             while j0 < cols {
@@ -164,7 +92,7 @@ pub(crate) unsafe fn bias_act_backward<S: Simd>(
                         } else {
                             S::zero()
                         };
-                        let g = S::mul(load::<S>(dyp.add(o), w), f(xv, load::<S>(yp.add(o), w)));
+                        let g = S::mul(load::<S>(dyp.add(o), w), VecGrad::<S>::g(k, xv, load::<S>(yp.add(o), w)));
                         *s = S::add(*s, g);
                         let out = if acc_dpre {
                             S::add(load::<S>(dp.add(o), w), g)
@@ -200,10 +128,10 @@ pub(crate) unsafe fn vmath<S: Simd>(which: u8, y: &mut [f32], x: &[f32]) {
     let (yp, xp) = (y.as_mut_ptr(), x.as_ptr());
     unsafe {
         match which {
-            0 => map1::<S>(yp, xp, n, |v| math::exp::<S>(v)),
-            1 => map1::<S>(yp, xp, n, |v| math::erf::<S>(v)),
-            2 => map1::<S>(yp, xp, n, |v| math::tanh::<S>(v)),
-            _ => map1::<S>(yp, xp, n, |v| math::sigmoid::<S>(v)),
+            0 => map1::<S, _>(yp, xp, n, ActK::<K_EXP>(0.0)),
+            1 => map1::<S, _>(yp, xp, n, ActK::<K_ERF>(0.0)),
+            2 => map1::<S, _>(yp, xp, n, ActK::<{ math::K_TANH }>(0.0)),
+            _ => map1::<S, _>(yp, xp, n, ActK::<{ math::K_SIGMOID }>(0.0)),
         }
     }
 }

@@ -13,7 +13,8 @@
 
 use super::Gemm;
 use crate::cpu::activation::Activation;
-use crate::simd::{Simd, load, math, store};
+use crate::simd::math::{self, VecFn, with_act};
+use crate::simd::{Simd, load, store};
 
 /// One block of packed operands, as the macro-kernel sees it.
 #[derive(Clone, Copy)]
@@ -52,7 +53,7 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize>(
     nr: usize,
     beta: bool,
     bias: *const f32,
-    f: impl Fn(S::V) -> S::V,
+    f: impl VecFn<S>,
     epi: bool,
 ) {
     unsafe {
@@ -81,7 +82,7 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize>(
                     x = S::add(x, load::<S>(crow.add(j0), w));
                 }
                 if epi {
-                    x = f(S::add(x, bv[v]));
+                    x = f.f(S::add(x, bv[v]));
                 }
                 store::<S>(crow.add(j0), x, w);
             }
@@ -104,37 +105,11 @@ unsafe fn store_epi<S: Simd, const MR: usize, const NV: usize>(
     act: Activation,
 ) {
     unsafe {
+        let plain = math::ActK::<{ math::K_IDENTITY }>(0.0);
         if !last || (bias.is_null() && act == Activation::Identity) {
-            return store_tile::<S, MR, NV>(acc, c, ldc, mr, nr, beta, bias, |x| x, false);
+            return store_tile::<S, MR, NV>(acc, c, ldc, mr, nr, beta, bias, plain, false);
         }
-        let z = S::zero();
-        match act {
-            Activation::Identity => {
-                store_tile::<S, MR, NV>(acc, c, ldc, mr, nr, beta, bias, |x| x, true)
-            }
-            Activation::Relu => store_tile::<S, MR, NV>(
-                acc,
-                c,
-                ldc,
-                mr,
-                nr,
-                beta,
-                bias,
-                |x| S::select(S::gt(x, z), x, z),
-                true,
-            ),
-            other => store_tile::<S, MR, NV>(
-                acc,
-                c,
-                ldc,
-                mr,
-                nr,
-                beta,
-                bias,
-                |x| math::act_fwd::<S>(other, x),
-                true,
-            ),
-        }
+        with_act!(act, k => store_tile::<S, MR, NV>(acc, c, ldc, mr, nr, beta, bias, k, true))
     }
 }
 
