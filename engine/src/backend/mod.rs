@@ -92,21 +92,39 @@ fn mismatch(op: &'static str, want: &str, got: &SliceRef) -> Error {
     }
 }
 
+// The operand kind for error messages, as a `&'static str` so the success path of every
+// kernel call allocates nothing (a `String` here cost one allocation per operand per call).
+fn kind_ref(s: &SliceRef) -> &'static str {
+    match s {
+        SliceRef::F32(_) => "cpu/f32",
+        SliceRef::F64(_) => "cpu/f64",
+        SliceRef::Cuda(_) => "cuda/f32",
+    }
+}
+
+fn kind_mut(s: &SliceMut) -> &'static str {
+    match s {
+        SliceMut::F32(_) => "cpu/f32",
+        SliceMut::F64(_) => "cpu/f64",
+        SliceMut::Cuda(_) => "cuda/f32",
+    }
+}
+
 fn cpu<'a, T: Elem>(op: &'static str, s: SliceRef<'a>) -> Result<&'a [T]> {
-    let d = s.describe();
+    let d = kind_ref(&s);
     T::get(s).ok_or_else(|| Error::Mismatch {
         op,
         left: std::any::type_name::<T>().to_string(),
-        right: d,
+        right: d.to_string(),
     })
 }
 
 fn cpu_mut<'a, T: Elem>(op: &'static str, s: SliceMut<'a>) -> Result<&'a mut [T]> {
-    let d = s.describe();
+    let d = kind_mut(&s);
     T::get_mut(s).ok_or_else(|| Error::Mismatch {
         op,
         left: std::any::type_name::<T>().to_string(),
-        right: d,
+        right: d.to_string(),
     })
 }
 
