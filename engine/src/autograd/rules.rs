@@ -282,7 +282,6 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
                     backend::sum_forward(db, dpre.reborrow(), 1, batch, outf, 1.0, acc)
                 })?;
             }
-            drop(dpre);
             if let Some(t) = dpre_buf {
                 ctx.pool.give(t);
             }

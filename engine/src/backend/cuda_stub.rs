@@ -69,6 +69,9 @@ impl CudaRef<'_> {
     pub fn len(&self) -> usize {
         match self.never {}
     }
+    pub fn is_empty(&self) -> bool {
+        match self.never {}
+    }
     pub fn reborrow(&self) -> CudaRef<'_> {
         match self.never {}
     }
@@ -82,6 +85,9 @@ impl CudaMut<'_> {
         match self.never {}
     }
     pub fn len(&self) -> usize {
+        match self.never {}
+    }
+    pub fn is_empty(&self) -> bool {
         match self.never {}
     }
     pub fn reborrow(&mut self) -> CudaMut<'_> {

@@ -1,6 +1,8 @@
 //! Vector math over [`Simd`]: `exp`, `sigmoid`, `tanh`, `erf`, and the activations (forward and
 //! derivative) the fused kernels apply in registers. Accuracy is documented in `super`.
 
+#![allow(clippy::excessive_precision)] // published minimax constants, kept as printed
+
 use super::Simd;
 use crate::cpu::activation::Activation;
 

@@ -139,7 +139,7 @@ pub fn bias_act_backward<T: Real>(
     acc_dbias: bool,
 ) {
     let needs_x = act.backward_needs_input();
-    for j in 0..cols {
+    for (j, db) in dbias.iter_mut().enumerate().take(cols) {
         let mut s = T::ZERO;
         for i in 0..rows {
             let k = i * cols + j;
@@ -148,6 +148,6 @@ pub fn bias_act_backward<T: Real>(
             s += g;
             dpre[k] = if acc_dpre { dpre[k] + g } else { g };
         }
-        dbias[j] = if acc_dbias { dbias[j] + s } else { s };
+        *db = if acc_dbias { *db + s } else { s };
     }
 }
