@@ -15,7 +15,10 @@
 //! - a full training step (forward, backward, Adam) of 784-256-128-10 at batch 128.
 //!
 //! Timing: each measurement is the median over `repeats` batches of calls, each batch sized to
-//! take about `batch_ms` (after a warm-up).
+//! take about `batch` (after a warm-up). One-thread measurements use the calling thread's CPU
+//! time (`CLOCK_THREAD_CPUTIME_ID`, Linux), so time slices lost to other tenants of a shared
+//! machine do not count against either side; multi-thread measurements use wall time. The
+//! compare script times numpy and PyTorch with the same clock (`time.thread_time`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -119,29 +122,86 @@ pub struct BenchReport {
 
 // ---- timing ------------------------------------------------------------------------------------
 
-/// Median seconds per call of `f`, over `repeats` batches each about `batch` long.
-pub fn time_median(mut f: impl FnMut(), batch: Duration, repeats: usize) -> f64 {
-    // warm-up and calibration
-    let t0 = Instant::now();
-    f();
-    let mut calls = 1usize;
-    while t0.elapsed() < batch / 4 {
-        f();
-        calls += 1;
+/// Which clock a measurement reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Wall time (`Instant`).
+    Wall,
+    /// This thread's CPU time (Linux `CLOCK_THREAD_CPUTIME_ID`; wall time elsewhere).
+    ThreadCpu,
+}
+
+impl Clock {
+    /// Seconds on this clock since an arbitrary origin.
+    pub fn now(self) -> f64 {
+        match self {
+            Clock::Wall => {
+                static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+                T0.get_or_init(Instant::now).elapsed().as_secs_f64()
+            }
+            Clock::ThreadCpu => thread_cpu_seconds(),
+        }
     }
-    let per = t0.elapsed().as_secs_f64() / calls as f64;
-    let n = ((batch.as_secs_f64() / per.max(1e-9)) as usize).clamp(1, 10_000_000);
+
+    /// The clock for a measurement on `threads` threads.
+    pub fn for_threads(threads: usize) -> Clock {
+        if threads <= 1 {
+            Clock::ThreadCpu
+        } else {
+            Clock::Wall
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn thread_cpu_seconds() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clk: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: a valid out-pointer for the libc call.
+    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.sec as f64 + t.nsec as f64 * 1e-9
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_seconds() -> f64 {
+    Clock::Wall.now()
+}
+
+/// Median seconds per call of `f` on `clock`, over `repeats` batches each about `batch` long.
+pub fn time_median(mut f: impl FnMut(), clock: Clock, batch: Duration, repeats: usize) -> f64 {
+    let n = calibrate(&mut f, clock, batch);
     let mut v: Vec<f64> = (0..repeats.max(1))
         .map(|_| {
-            let t = Instant::now();
+            let t = clock.now();
             for _ in 0..n {
                 f();
             }
-            t.elapsed().as_secs_f64() / n as f64
+            (clock.now() - t) / n as f64
         })
         .collect();
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+/// Warm up and return how many calls take about `batch`.
+fn calibrate(f: &mut dyn FnMut(), clock: Clock, batch: Duration) -> usize {
+    let t0 = clock.now();
+    f();
+    let mut calls = 1usize;
+    while clock.now() - t0 < batch.as_secs_f64() / 4.0 {
+        f();
+        calls += 1;
+    }
+    let per = (clock.now() - t0) / calls as f64;
+    ((batch.as_secs_f64() / per.max(1e-9)) as usize).clamp(1, 10_000_000)
 }
 
 /// Median seconds per call of `f` and of `g`, measured interleaved (batch of `f`, batch of `g`,
@@ -149,35 +209,25 @@ pub fn time_median(mut f: impl FnMut(), batch: Duration, repeats: usize) -> f64 
 pub fn time_pair(
     mut f: impl FnMut(),
     mut g: impl FnMut(),
+    (cf, cg): (Clock, Clock),
     batch: Duration,
     repeats: usize,
 ) -> (f64, f64) {
-    let calib = |h: &mut dyn FnMut()| {
-        let t0 = Instant::now();
-        h();
-        let mut calls = 1usize;
-        while t0.elapsed() < batch / 4 {
-            h();
-            calls += 1;
-        }
-        let per = t0.elapsed().as_secs_f64() / calls as f64;
-        ((batch.as_secs_f64() / per.max(1e-9)) as usize).clamp(1, 10_000_000)
-    };
-    let nf = calib(&mut f);
-    let ng = calib(&mut g);
+    let nf = calibrate(&mut f, cf, batch);
+    let ng = calibrate(&mut g, cg, batch);
     let mut vf = Vec::with_capacity(repeats);
     let mut vg = Vec::with_capacity(repeats);
     for _ in 0..repeats.max(1) {
-        let t = Instant::now();
+        let t = cf.now();
         for _ in 0..nf {
             f();
         }
-        vf.push(t.elapsed().as_secs_f64() / nf as f64);
-        let t = Instant::now();
+        vf.push((cf.now() - t) / nf as f64);
+        let t = cg.now();
         for _ in 0..ng {
             g();
         }
-        vg.push(t.elapsed().as_secs_f64() / ng as f64);
+        vg.push((cg.now() - t) / ng as f64);
     }
     vf.sort_by(|a, b| a.total_cmp(b));
     vg.sort_by(|a, b| a.total_cmp(b));
@@ -195,14 +245,14 @@ fn timing(opts: &BenchOptions) -> (Duration, usize) {
 // ---- FMA peak ----------------------------------------------------------------------------------
 
 /// GFLOP/s of a register-only FMA loop on one thread (`Isa::Avx512` or `Isa::Avx2`; other
-/// tiers return 0).
-pub fn fma_peak_gflops(isa: Isa, iters: u64) -> f64 {
+/// tiers return 0), timed on `clock`.
+pub fn fma_peak_gflops(isa: Isa, iters: u64, clock: Clock) -> f64 {
     if !isa.is_supported() {
         return 0.0;
     }
-    let t = Instant::now();
+    let t = clock.now();
     let lanes = unsafe { fma_loop(isa, iters) };
-    let s = t.elapsed().as_secs_f64();
+    let s = clock.now() - t;
     (iters as f64 * 24.0 * lanes as f64 * 2.0) / s / 1e9
 }
 
@@ -283,19 +333,19 @@ pub fn measure_peak(threads: usize) -> Peak {
     };
     let iters = 4_000_000;
     let avx2 = (0..3)
-        .map(|_| fma_peak_gflops(Isa::Avx2, iters))
+        .map(|_| fma_peak_gflops(Isa::Avx2, iters, Clock::ThreadCpu))
         .fold(0.0, f64::max);
     // The peak is the best of both widths: on cores that split 512-bit FMAs into two 256-bit
     // halves (AMD Zen 4) the AVX2 loop is as fast, and sometimes reads faster under load.
     let one = (0..5)
-        .map(|_| fma_peak_gflops(isa, iters))
+        .map(|_| fma_peak_gflops(isa, iters, Clock::ThreadCpu))
         .fold(avx2, f64::max);
     let all = if threads > 1 {
         (0..3)
             .map(|_| {
                 std::thread::scope(|s| {
                     let hs: Vec<_> = (0..threads)
-                        .map(|_| s.spawn(|| fma_peak_gflops(isa, iters)))
+                        .map(|_| s.spawn(|| fma_peak_gflops(isa, iters, Clock::Wall)))
                         .collect();
                     hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum::<f64>()
                 })
@@ -555,6 +605,7 @@ fn bench_gemm(opts: &BenchOptions, peak: &Peak, threads_all: usize) -> Vec<GemmR
             let (ne, mm) = time_pair(
                 || run_neurite_gemm(&s, &mut d, isa, t),
                 || run_matrixmultiply(&s, &mut d2),
+                (Clock::for_threads(t), Clock::ThreadCpu),
                 batch,
                 repeats,
             );
@@ -607,7 +658,8 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
         {
             return;
         }
-        let (t_fast, t_ref) = time_pair(fast, slow, batch, repeats);
+        let cpu = (Clock::ThreadCpu, Clock::ThreadCpu);
+        let (t_fast, t_ref) = time_pair(fast, slow, cpu, batch, repeats);
         out.push(FusedResult {
             name,
             elements,
@@ -880,7 +932,7 @@ fn bench_train(opts: &BenchOptions, threads_all: usize) -> Vec<TrainResult> {
     for t in counts {
         neurite_kernels::set_num_threads(t);
         let mut tb = TrainBench::new(128);
-        let s = time_median(|| tb.step(), batch * 3, repeats);
+        let s = time_median(|| tb.step(), Clock::for_threads(t), batch * 3, repeats);
         out.push(TrainResult {
             name: name.clone(),
             threads: t,

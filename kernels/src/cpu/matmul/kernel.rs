@@ -113,15 +113,18 @@ unsafe fn store_epi<S: Simd, const MR: usize, const NV: usize>(
     }
 }
 
-/// The microkernel: `acc = Σ_p a[p] ⊗ b[p]` over packed panels `a: kc × MR`, `b: kc × NV·L`.
+/// The microkernel: `acc = Σ_p a[p] ⊗ b[p]` over packed panels `a: kc × AS`, `b: kc × bs`,
+/// using the first `ROWS` rows of each A step and the first `NV` vectors of each B step (edge
+/// tiles run a smaller instance on the same packed panels instead of computing padding).
 #[inline(always)]
-unsafe fn micro<S: Simd, const MR: usize, const NV: usize>(
+unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize, const AS: usize>(
     kc: usize,
     pa: *const f32,
     pb: *const f32,
-) -> [[S::V; NV]; MR] {
+    bs: usize,
+) -> [[S::V; NV]; ROWS] {
     unsafe {
-        let mut acc = [[S::zero(); NV]; MR];
+        let mut acc = [[S::zero(); NV]; ROWS];
         let mut a = pa;
         let mut b = pb;
         for _ in 0..kc {
@@ -135,15 +138,54 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize>(
                     *x = S::fma(ai, bv[v], *x);
                 }
             }
-            a = a.add(MR);
-            b = b.add(NV * S::LANES);
+            a = a.add(AS);
+            b = b.add(bs);
         }
         acc
     }
 }
 
-/// Tiles `lo..hi` of a packed block, numbered column-panel-major (`t = jr·mpanels + ir`, the
-/// BLIS order): the `kc × NR` B panel stays in L1 while the smaller A panels stream from L2.
+/// One tile: the smallest microkernel instance that covers `mr × nr` (rows in steps of 4, the
+/// vector count of the B panel), then the store with the epilogue.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
+    blk: &Block,
+    pa: *const f32,
+    pb: *const f32,
+    c: *mut f32,
+    mr: usize,
+    nr: usize,
+    bias: *const f32,
+) {
+    let bs = NV * S::LANES;
+    macro_rules! run {
+        ($rows:tt, $nv:tt) => {{
+            let acc = micro::<S, $rows, $nv, MR>(blk.kc, pa, pb, bs);
+            store_epi::<S, $rows, $nv>(&acc, c, blk.ldc, mr, nr, blk.beta, blk.last, bias, blk.act)
+        }};
+    }
+    unsafe {
+        // Full tiles first (the hot case); edge tiles run a smaller instance.
+        let half = NV == 2 && nr <= S::LANES;
+        if mr == MR && !half {
+            return run!(MR, NV);
+        }
+        match (mr <= 4 && MR > 4, mr <= 8 && MR > 8, half) {
+            (true, _, false) => run!(4, NV),
+            (true, _, true) => run!(4, 1),
+            (false, true, false) => run!(8, NV),
+            (false, true, true) => run!(8, 1),
+            (false, false, true) => run!(MR, 1),
+            (false, false, false) => run!(MR, NV),
+        }
+    }
+}
+
+/// Tiles `lo..hi` of a packed block, numbered row-panel-major (`t = ir·npanels + jr`): the
+/// `kc × MR` A panel (12 KB at KC = 256 on AVX-512) stays in L1 while the B panels stream from
+/// the L2-resident packed B block. (The BLIS order, B panel in L1, does not fit here: a
+/// `kc × 32` B panel is a whole 32 KB L1, and the A block of a tall problem spills L2.)
 #[inline(always)]
 pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
     blk: &Block,
@@ -151,33 +193,26 @@ pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
     hi: usize,
 ) {
     let nr_full = NV * S::LANES;
-    let mp = blk.mc.div_ceil(MR);
+    let np = blk.nc.div_ceil(nr_full);
     unsafe {
         for t in lo..hi {
-            let (jr, ir) = (t / mp, t % mp);
+            let (ir, jr) = (t / np, t % np);
             let (i0, j0) = (ir * MR, jr * nr_full);
             let mr = (blk.mc - i0).min(MR);
             let nr = (blk.nc - j0).min(nr_full);
-            let acc = micro::<S, MR, NV>(
-                blk.kc,
-                blk.pa.add(ir * MR * blk.kc),
-                blk.pb.add(jr * nr_full * blk.kc),
-            );
             let bias = if blk.bias.is_null() {
                 blk.bias
             } else {
                 blk.bias.add(j0)
             };
-            store_epi::<S, MR, NV>(
-                &acc,
+            tile::<S, MR, NV>(
+                blk,
+                blk.pa.add(ir * MR * blk.kc),
+                blk.pb.add(jr * nr_full * blk.kc),
                 blk.c.add(i0 * blk.ldc + j0),
-                blk.ldc,
                 mr,
                 nr,
-                blk.beta,
-                blk.last,
                 bias,
-                blk.act,
             );
         }
     }
