@@ -324,6 +324,32 @@ fn mlp_shapes() {
     run_cases(&cases);
 }
 
+/// Strides of 1024 floats and more take the packing path even for operands that are read in
+/// place at smaller strides (see `driver.rs`); cover both sides of that switch.
+#[test]
+fn large_strides_pack_instead_of_in_place() {
+    let mut cases = Vec::new();
+    for (m, n, k, ta, tb) in [
+        (50, 1030, 20, false, false),
+        (1030, 70, 20, true, false),
+        (13, 1100, 9, false, false),
+        (1029, 40, 5, true, false),
+    ] {
+        for acc in [false, true] {
+            cases.push(Case {
+                m,
+                n,
+                k,
+                ta,
+                tb,
+                acc,
+                epi: Some(Activation::Relu),
+            });
+        }
+    }
+    run_cases(&cases);
+}
+
 /// `matrixmultiply` as an independent oracle on square shapes.
 #[test]
 fn agrees_with_matrixmultiply() {

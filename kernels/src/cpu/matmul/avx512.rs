@@ -90,6 +90,8 @@ pub(crate) static TIER: Tier = Tier {
         pack_a,
         pack_b,
         macro_tiles,
+        a_in_place: true,
+        b_in_place: true,
     },
     narrow: Kern {
         mr: NMR,
@@ -97,6 +99,8 @@ pub(crate) static TIER: Tier = Tier {
         pack_a: pack_a_narrow,
         pack_b: pack_b_narrow,
         macro_tiles: macro_tiles_narrow,
+        a_in_place: true,
+        b_in_place: true,
     },
     kc: 256,
     nc: 512,

@@ -41,6 +41,9 @@ pub(crate) struct Kern {
     pub pack_a: PackFn,
     pub pack_b: PackFn,
     pub macro_tiles: unsafe fn(&Block, usize, usize),
+    /// Read A (when `rsa == 1`) / B (when `csb == 1`) in place instead of packing them.
+    pub a_in_place: bool,
+    pub b_in_place: bool,
 }
 
 /// A tier's GEMM: microkernels, cache blocking, and its `#[target_feature]` entry points.
@@ -154,40 +157,66 @@ unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
     let nc_max = even_block(n, tier.nc, nr);
     let a_len = m.div_ceil(mr) * mr * kc_max;
     let b_len = nc_max.div_ceil(nr) * nr * kc_max;
+    // Operands whose k-steps are already contiguous runs (A with unit row stride, i.e. `xᵀ`;
+    // row-major B) are read in place, except a partial last panel, which is packed (zero
+    // padding keeps the microkernel free of edge cases). Measured (benches/RESULTS.md): in
+    // place wins 2-8% while the k-step stride is under 1024 floats; at 4 KiB strides (and
+    // beyond) each k-step lands in the same L1 sets and a new page, and packing wins unless
+    // the panel is reused by few tiles.
+    let a_in_place = g.rsa == 1 && kern.a_in_place && (g.csa < 1024 || n <= 2 * nr);
+    let b_in_place = g.csb == 1 && kern.b_in_place && (g.rsb < 1024 || m <= 4 * mr);
     with_workspace(a_len + b_len, |ws| unsafe {
-        let (pa, pb) = (ws, ws.add(a_len));
+        let (pa_buf, pb_buf) = (ws, ws.add(a_len));
         let mut jc = 0;
         while jc < n {
             let nc = (n - jc).min(nc_max);
             let mut pc = 0;
             while pc < k {
                 let kc = (k - pc).min(kc_max);
-                // LOOP: pack B (kc × nc) into NR panels
-                for (jp, j) in (0..nc).step_by(nr).enumerate() {
-                    (kern.pack_b)(
-                        kc,
-                        (nc - j).min(nr),
-                        g.b.add(pc * g.rsb + (jc + j) * g.csb),
-                        g.rsb,
-                        g.csb,
-                        pb.add(jp * nr * kc),
-                    );
-                }
-                // LOOP: pack A (m × kc) into MR panels
-                for (ip, i) in (0..m).step_by(mr).enumerate() {
-                    (kern.pack_a)(
-                        kc,
-                        (m - i).min(mr),
-                        g.a.add(i * g.rsa + pc * g.csa),
-                        g.rsa,
-                        g.csa,
-                        pa.add(ip * mr * kc),
-                    );
-                }
+                // LOOP: pack B (kc × nc) into NR panels (or only its partial last panel)
+                let b_src = |j: usize| g.b.add(pc * g.rsb + (jc + j) * g.csb);
+                let (pb, b_ps, b_ks, pb_edge) = if b_in_place {
+                    let mut edge = core::ptr::null();
+                    if nc % nr != 0 {
+                        let j = nc / nr * nr;
+                        (kern.pack_b)(kc, nc - j, b_src(j), g.rsb, g.csb, pb_buf);
+                        edge = pb_buf as *const f32;
+                    }
+                    (b_src(0), nr, g.rsb, edge)
+                } else {
+                    for (jp, j) in (0..nc).step_by(nr).enumerate() {
+                        let cols = (nc - j).min(nr);
+                        (kern.pack_b)(kc, cols, b_src(j), g.rsb, g.csb, pb_buf.add(jp * nr * kc));
+                    }
+                    (pb_buf as *const f32, nr * kc, nr, core::ptr::null())
+                };
+                // LOOP: pack A (m × kc) into MR panels (or only its partial last panel)
+                let a_src = |i: usize| g.a.add(i * g.rsa + pc * g.csa);
+                let (pa, a_ps, a_ks, pa_edge) = if a_in_place {
+                    let mut edge = core::ptr::null();
+                    if m % mr != 0 {
+                        let i = m / mr * mr;
+                        (kern.pack_a)(kc, m - i, a_src(i), g.rsa, g.csa, pa_buf);
+                        edge = pa_buf as *const f32;
+                    }
+                    (a_src(0), mr, g.csa, edge)
+                } else {
+                    for (ip, i) in (0..m).step_by(mr).enumerate() {
+                        let rows = (m - i).min(mr);
+                        (kern.pack_a)(kc, rows, a_src(i), g.rsa, g.csa, pa_buf.add(ip * mr * kc));
+                    }
+                    (pa_buf as *const f32, mr * kc, mr, core::ptr::null())
+                };
                 let last = pc + kc == k;
                 let blk = Block {
                     pa,
+                    a_ps,
+                    a_ks,
+                    pa_edge,
                     pb,
+                    b_ps,
+                    b_ks,
+                    pb_edge,
                     mc: m,
                     nc,
                     kc,

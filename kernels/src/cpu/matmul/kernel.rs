@@ -19,10 +19,20 @@ use crate::simd::{Simd, load, store};
 /// One block of packed operands, as the macro-kernel sees it.
 #[derive(Clone, Copy)]
 pub(crate) struct Block {
-    /// Packed A: `ceil(mc/MR)` panels of `kc × MR` (row `i` of panel `p` is k-step `i`).
+    /// A panels: panel `ir` starts at `pa + ir·a_ps`, k-step `p` of it at `+ p·a_ks` (`MR`
+    /// rows each). Packed: `a_ps = MR·kc`, `a_ks = MR`; used in place (A with unit row stride,
+    /// i.e. `xᵀ`): `a_ps = MR`, `a_ks = csa`. A partial last panel is always packed, at
+    /// `pa_edge` (null when the last panel is full or all of A is packed).
     pub pa: *const f32,
-    /// Packed B: `ceil(nc/NR)` panels of `kc × NR`.
+    pub a_ps: usize,
+    pub a_ks: usize,
+    pub pa_edge: *const f32,
+    /// B panels likewise (`NR` columns each): packed `b_ps = NR·kc`, `b_ks = NR`; in place
+    /// (row-major B): `b_ps = NR`, `b_ks = rsb`; a partial last panel packed at `pb_edge`.
     pub pb: *const f32,
+    pub b_ps: usize,
+    pub b_ks: usize,
+    pub pb_edge: *const f32,
     pub mc: usize,
     pub nc: usize,
     pub kc: usize,
@@ -113,15 +123,16 @@ unsafe fn store_epi<S: Simd, const MR: usize, const NV: usize>(
     }
 }
 
-/// The microkernel: `acc = Σ_p a[p] ⊗ b[p]` over packed panels `a: kc × AS`, `b: kc × bs`,
+/// The microkernel: `acc = Σ_p a[p] ⊗ b[p]` over panels with k-step strides `a_ks`, `b_ks`,
 /// using the first `ROWS` rows of each A step and the first `NV` vectors of each B step (edge
 /// tiles run a smaller instance on the same packed panels instead of computing padding).
 #[inline(always)]
-unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize, const AS: usize>(
+unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize>(
     kc: usize,
     pa: *const f32,
+    a_ks: usize,
     pb: *const f32,
-    bs: usize,
+    b_ks: usize,
 ) -> [[S::V; NV]; ROWS] {
     unsafe {
         let mut acc = [[S::zero(); NV]; ROWS];
@@ -138,8 +149,8 @@ unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize, const AS: usize>(
                     *x = S::fma(ai, bv[v], *x);
                 }
             }
-            a = a.add(AS);
-            b = b.add(bs);
+            a = a.add(a_ks);
+            b = b.add(b_ks);
         }
         acc
     }
@@ -151,17 +162,16 @@ unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize, const AS: usize>(
 #[inline(always)]
 unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
     blk: &Block,
-    pa: *const f32,
-    pb: *const f32,
+    (pa, a_ks): (*const f32, usize),
+    (pb, b_ks): (*const f32, usize),
     c: *mut f32,
     mr: usize,
     nr: usize,
     bias: *const f32,
 ) {
-    let bs = NV * S::LANES;
     macro_rules! run {
         ($rows:tt, $nv:tt) => {{
-            let acc = micro::<S, $rows, $nv, MR>(blk.kc, pa, pb, bs);
+            let acc = micro::<S, $rows, $nv>(blk.kc, pa, a_ks, pb, b_ks);
             store_epi::<S, $rows, $nv>(&acc, c, blk.ldc, mr, nr, blk.beta, blk.last, bias, blk.act)
         }};
     }
@@ -207,8 +217,16 @@ pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
             };
             tile::<S, MR, NV>(
                 blk,
-                blk.pa.add(ir * MR * blk.kc),
-                blk.pb.add(jr * nr_full * blk.kc),
+                if mr < MR && !blk.pa_edge.is_null() {
+                    (blk.pa_edge, MR)
+                } else {
+                    (blk.pa.add(ir * blk.a_ps), blk.a_ks)
+                },
+                if nr < nr_full && !blk.pb_edge.is_null() {
+                    (blk.pb_edge, nr_full)
+                } else {
+                    (blk.pb.add(jr * blk.b_ps), blk.b_ks)
+                },
                 blk.c.add(i0 * blk.ldc + j0),
                 mr,
                 nr,
