@@ -8,6 +8,8 @@
 //!
 //! [`par_for`] recurses with `rayon::join` (jobs live on the stack), so a parallel kernel call
 //! does not allocate per call.
+//! Tested by `kernels/tests/matmul.rs` (`deterministic_across_threads`, threaded cases) and
+//! `engine/tests/no_alloc.rs` (no per-call allocation).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

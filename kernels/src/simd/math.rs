@@ -1,5 +1,7 @@
 //! Vector math over [`Simd`]: `exp`, `sigmoid`, `tanh`, `erf`, and the activations (forward and
 //! derivative) the fused kernels apply in registers. Accuracy is documented in `super`.
+//! Tested in `kernels/tests/elementwise.rs` (`vector_math_accuracy_against_libm`, and the
+//! activations and GEMM epilogues against the reference); benched in `benches/benches/fused.rs`.
 
 #![allow(clippy::excessive_precision)] // published minimax constants, kept as printed
 

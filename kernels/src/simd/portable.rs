@@ -1,6 +1,8 @@
 //! The portable tier of [`Simd`]: `wide::f32x8` (8 lanes). On baseline x86-64 that is two SSE2
 //! registers (no FMA: `fma` is a multiply and an add); on aarch64 two NEON registers with FMA.
 //! `wide` picks its instructions at build time, which is why the x86 tiers use intrinsics.
+//! Tested through every kernel test (`kernels/tests/*.rs`, tier `portable`); benched by
+//! `benches/benches/fused.rs` and `gemm.rs` with `NEURITE_ISA=portable`.
 
 use wide::{f32x8, i32x8};
 

@@ -3,6 +3,8 @@
 //! Every method is `#[inline(always)]` and wraps one or a few intrinsics; it must only run
 //! inlined into a function compiled with the matching `#[target_feature]` (see `super`).
 //! The 8×8 transpose used by GEMM packing is AVX (256-bit) code shared by both tiers.
+//! Tested through every kernel test (`kernels/tests/*.rs` force each tier with `*_isa`);
+//! benched by `neurite bench kernels` / `benches/benches/*.rs`.
 
 use core::arch::x86_64::*;
 

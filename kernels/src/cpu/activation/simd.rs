@@ -1,6 +1,7 @@
 //! SIMD bodies of the activation kernels (generic over [`Simd`]; instantiated per tier by
 //! `simd_tiers!` in `mod.rs`). The activation is matched once per call, outside the loops
 //! (`with_act!`), so each loop is monomorphised for one function. Vector math accuracy: see `crate::simd`.
+//! Tested in `kernels/tests/elementwise.rs`; benched in `benches/benches/fused.rs`.
 
 use super::Activation;
 use crate::simd::math::{self, ActK, K_ERF, K_EXP, with_act};

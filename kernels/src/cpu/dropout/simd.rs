@@ -2,6 +2,7 @@
 //! counter-based generator as the reference (`crate::rng`, 64-bit integer mixing, computed a
 //! vector's worth at a time into a small buffer), so masks are bit-identical on every tier;
 //! the scaling and the backward product are vectorised.
+//! Tested in `kernels/tests/elementwise.rs`; benched in `benches/benches/fused.rs`.
 
 use crate::rng;
 use crate::simd::{Simd, load, store};

@@ -1,6 +1,9 @@
 //! The GEMM driver: path choice (k = 0, no-packing small paths, packed), cache blocking,
 //! threading, and the per-thread packing workspace. Tier-independent: it calls the tier's
 //! `#[target_feature]` entry points through the [`Tier`] table.
+//! Shapes and semantics: `super` (module docs). Tested by `kernels/tests/matmul.rs` (serial
+//! and threaded, every path: k = 0, direct, dot, packed, in-place operands, large strides);
+//! benched by `benches/benches/gemm.rs` and `neurite bench kernels`.
 
 use std::cell::Cell;
 

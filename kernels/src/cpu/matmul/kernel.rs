@@ -176,19 +176,26 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
         }};
     }
     unsafe {
-        // Full tiles first (the hot case); edge tiles run a smaller instance.
+        // Full tiles first (the hot case); edge tiles run the smallest instance that covers
+        // them: rows rounded up to a multiple of 4, one vector when the columns fit in one.
         let half = NV == 2 && nr <= S::LANES;
         if mr == MR && !half {
             return run!(MR, NV);
         }
-        match (mr <= 4 && MR > 4, mr <= 8 && MR > 8, half) {
-            (true, _, false) => run!(4, NV),
-            (true, _, true) => run!(4, 1),
-            (false, true, false) => run!(8, NV),
-            (false, true, true) => run!(8, 1),
-            (false, false, true) => run!(MR, 1),
-            (false, false, false) => run!(MR, NV),
+        let rows = mr.div_ceil(4) * 4;
+        macro_rules! by_rows {
+            ($nv:tt) => {
+                match rows {
+                    4 if MR > 4 => run!(4, $nv),
+                    8 if MR > 8 => run!(8, $nv),
+                    12 if MR > 12 => run!(12, $nv),
+                    16 if MR > 16 => run!(16, $nv),
+                    20 if MR > 20 => run!(20, $nv),
+                    _ => run!(MR, $nv),
+                }
+            };
         }
+        if half { by_rows!(1) } else { by_rows!(NV) }
     }
 }
 
@@ -253,23 +260,26 @@ pub(crate) unsafe fn direct<S: Simd, const MR: usize, const NV: usize>(g: &Gemm)
             let mut j0 = 0;
             while j0 < g.n {
                 let nr = (g.n - j0).min(nr_full);
-                let acc = direct_acc::<S, MR, NV>(g, &arow, g.b.add(j0), nr);
                 let bias = if g.bias.is_null() {
                     g.bias
                 } else {
                     g.bias.add(j0)
                 };
-                store_epi::<S, MR, NV>(
-                    &acc,
-                    g.c.add(i0 * g.ldc + j0),
-                    g.ldc,
-                    mr,
-                    nr,
-                    g.beta,
-                    true,
-                    bias,
-                    g.act,
-                );
+                let c = g.c.add(i0 * g.ldc + j0);
+                // A narrow last column tile runs a narrower instance (no FMAs on padding).
+                macro_rules! run {
+                    ($nv:tt) => {{
+                        let acc = direct_acc::<S, MR, $nv>(g, &arow, g.b.add(j0), nr);
+                        store_epi::<S, MR, $nv>(&acc, c, g.ldc, mr, nr, g.beta, true, bias, g.act);
+                    }};
+                }
+                if NV > 1 && nr <= S::LANES {
+                    run!(1);
+                } else if NV > 2 && nr <= 2 * S::LANES {
+                    run!(2);
+                } else {
+                    run!(NV);
+                }
                 j0 += nr_full;
             }
             i0 += MR;
@@ -317,48 +327,61 @@ unsafe fn direct_acc<S: Simd, const MR: usize, const NV: usize>(
 /// `DI × DJ` dot products at a time, vectorised along k, reduced horizontally at the end.
 #[inline(always)]
 pub(crate) unsafe fn dot<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm) {
-    let l = S::LANES;
-    let kfull = g.k / l * l;
-    let tail = g.k - kfull;
     unsafe {
         let mut i0 = 0;
         while i0 < g.m {
             let di = (g.m - i0).min(DI);
-            let mut arow = [g.a; DI];
-            for (i, r) in arow.iter_mut().enumerate() {
-                *r = g.a.add((i0 + i.min(di - 1)) * g.rsa);
-            }
-            let mut j0 = 0;
-            while j0 < g.n {
-                let dj = (g.n - j0).min(DJ);
-                let mut brow = [g.b; DJ];
-                for (j, r) in brow.iter_mut().enumerate() {
-                    *r = g.b.add((j0 + j.min(dj - 1)) * g.csb);
-                }
-                let acc = dot_acc::<S, DI, DJ>(&arow, &brow, kfull, tail);
-                for (i, row) in acc.iter().enumerate() {
-                    if i >= di {
-                        break;
-                    }
-                    let crow = g.c.add((i0 + i) * g.ldc + j0);
-                    for (j, &v) in row.iter().enumerate() {
-                        if j >= dj {
-                            break;
-                        }
-                        let mut x = S::hsum(v);
-                        if g.beta {
-                            x += *crow.add(j);
-                        }
-                        *crow.add(j) = x;
-                    }
-                }
-                j0 += DJ;
+            // Fewer rows than DI: a shorter, wider instance (no duplicated rows).
+            match di {
+                1 if DI > 1 => dot_rows::<S, 1, 8>(g, i0, di),
+                2 if DI > 2 => dot_rows::<S, 2, 6>(g, i0, di),
+                _ => dot_rows::<S, DI, DJ>(g, i0, di),
             }
             i0 += DI;
         }
         // Epilogue over the finished rows (cheap next to the k-long dot products).
         if !g.bias.is_null() || g.act != Activation::Identity {
             epilogue_rows::<S>(g.c, g.ldc, g.m, g.n, g.bias, g.act);
+        }
+    }
+}
+
+/// Rows `i0..i0 + di` (`di ≤ DI`) of the `dot` path, `DJ` output columns at a time.
+#[inline(always)]
+unsafe fn dot_rows<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm, i0: usize, di: usize) {
+    let l = S::LANES;
+    let kfull = g.k / l * l;
+    let tail = g.k - kfull;
+    unsafe {
+        let mut arow = [g.a; DI];
+        for (i, r) in arow.iter_mut().enumerate() {
+            *r = g.a.add((i0 + i.min(di - 1)) * g.rsa);
+        }
+        let mut j0 = 0;
+        while j0 < g.n {
+            let dj = (g.n - j0).min(DJ);
+            let mut brow = [g.b; DJ];
+            for (j, r) in brow.iter_mut().enumerate() {
+                *r = g.b.add((j0 + j.min(dj - 1)) * g.csb);
+            }
+            let acc = dot_acc::<S, DI, DJ>(&arow, &brow, kfull, tail);
+            for (i, row) in acc.iter().enumerate() {
+                if i >= di {
+                    break;
+                }
+                let crow = g.c.add((i0 + i) * g.ldc + j0);
+                for (j, &v) in row.iter().enumerate() {
+                    if j >= dj {
+                        break;
+                    }
+                    let mut x = S::hsum(v);
+                    if g.beta {
+                        x += *crow.add(j);
+                    }
+                    *crow.add(j) = x;
+                }
+            }
+            j0 += DJ;
         }
     }
 }

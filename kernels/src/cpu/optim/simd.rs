@@ -2,6 +2,8 @@
 //! parameter buffer. The arithmetic is the reference's, operation for operation (no FMA
 //! contraction; `sqrt` and `/` are correctly rounded), so the result is bit-identical to the
 //! reference on every tier.
+//! Tested in `kernels/tests/optim.rs` (bit-identical to the reference); benched in
+//! `benches/benches/fused.rs`.
 
 use super::{AdamParams, SgdParams};
 use crate::simd::{Simd, load, store};

@@ -1,6 +1,8 @@
 //! SIMD body of `sum_forward` (generic over [`Simd`]): row sums (`inner == 1`: vector partial
 //! sums, reduced once per row) and column sums (`inner > 1`: blocks of 4 vectors of columns
 //! held in registers while the reduced axis streams by).
+//! Tested in `kernels/tests/elementwise.rs` (`sums_all_tiers`); benched in
+//! `benches/benches/fused.rs`.
 
 use crate::simd::{Simd, load, store};
 

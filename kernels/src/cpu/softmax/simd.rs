@@ -2,6 +2,7 @@
 //! softmax + cross-entropy forward (one pass for max, one for `exp` + sum, one scale) and
 //! backward (`dx (+)= dl·(p − onehot)`, the target element fixed up exactly in scalar).
 //! Rows narrower than a vector use masked loads/stores.
+//! Tested in `kernels/tests/softmax.rs`; benched in `benches/benches/fused.rs`.
 
 use crate::simd::{Simd, load, math, store};
 
