@@ -43,6 +43,9 @@ pub struct BenchOptions {
     pub filter: Option<String>,
     /// Skip the GEMM squares above this size (e.g. 1024 to save time).
     pub max_square: usize,
+    /// Time everything on the wall clock (thread-scaling comparisons); by default one-thread
+    /// figures use thread CPU time (see the module docs).
+    pub wall: bool,
 }
 
 impl Default for BenchOptions {
@@ -52,6 +55,7 @@ impl Default for BenchOptions {
             threads: None,
             filter: None,
             max_square: 2048,
+            wall: false,
         }
     }
 }
@@ -143,9 +147,9 @@ impl Clock {
         }
     }
 
-    /// The clock for a measurement on `threads` threads.
-    pub fn for_threads(threads: usize) -> Clock {
-        if threads <= 1 {
+    /// The clock for a measurement on `threads` threads (`wall` forces wall time).
+    pub fn for_threads(threads: usize, wall: bool) -> Clock {
+        if threads <= 1 && !wall {
             Clock::ThreadCpu
         } else {
             Clock::Wall
@@ -605,7 +609,10 @@ fn bench_gemm(opts: &BenchOptions, peak: &Peak, threads_all: usize) -> Vec<GemmR
             let (ne, mm) = time_pair(
                 || run_neurite_gemm(&s, &mut d, isa, t),
                 || run_matrixmultiply(&s, &mut d2),
-                (Clock::for_threads(t), Clock::ThreadCpu),
+                (
+                    Clock::for_threads(t, opts.wall),
+                    Clock::for_threads(1, opts.wall),
+                ),
                 batch,
                 repeats,
             );
@@ -658,7 +665,10 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
         {
             return;
         }
-        let cpu = (Clock::ThreadCpu, Clock::ThreadCpu);
+        let cpu = (
+            Clock::for_threads(1, opts.wall),
+            Clock::for_threads(1, opts.wall),
+        );
         let (t_fast, t_ref) = time_pair(fast, slow, cpu, batch, repeats);
         out.push(FusedResult {
             name,
@@ -932,7 +942,12 @@ fn bench_train(opts: &BenchOptions, threads_all: usize) -> Vec<TrainResult> {
     for t in counts {
         neurite_kernels::set_num_threads(t);
         let mut tb = TrainBench::new(128);
-        let s = time_median(|| tb.step(), Clock::for_threads(t), batch * 3, repeats);
+        let s = time_median(
+            || tb.step(),
+            Clock::for_threads(t, opts.wall),
+            batch * 3,
+            repeats,
+        );
         out.push(TrainResult {
             name: name.clone(),
             threads: t,
@@ -990,9 +1005,15 @@ pub fn run_kernel_bench(opts: &BenchOptions) -> BenchReport {
         fused,
         train,
         notes: vec![
-            "medians; peers (matrixmultiply) timed in the same run: compare ratios, not \
-             absolute figures (the second core may be shared)"
-                .into(),
+            format!(
+                "medians, one-thread figures on {}, multi-thread on wall time; peers \
+                 (matrixmultiply) timed interleaved in the same run",
+                if opts.wall {
+                    "wall time"
+                } else {
+                    "thread CPU time"
+                }
+            ),
             "matrixmultiply 0.3 is built with its default features: its AVX-512 16x16 kernel, \
              single-threaded (no `threading` feature), so its all-threads figure is its \
              one-thread figure"

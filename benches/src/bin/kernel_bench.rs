@@ -1,4 +1,5 @@
-//! `neurite-kernel-bench [--json] [--quick] [--threads N] [--filter S] [--max-square N]`:
+//! `neurite-kernel-bench [--json] [--quick] [--wall] [--threads N] [--filter S]
+//! [--max-square N]`:
 //! the kernel benchmark suite as a plain binary (what `neurite bench kernels` runs, and what
 //! `benches/compare/kernels.sh` calls for the neurite column).
 
@@ -12,6 +13,7 @@ fn main() {
         match a.as_str() {
             "--json" => json = true,
             "--quick" => opts.quick = true,
+            "--wall" => opts.wall = true,
             "--threads" => opts.threads = args.next().and_then(|s| s.parse().ok()),
             "--filter" => opts.filter = args.next(),
             "--max-square" => {
@@ -19,7 +21,7 @@ fn main() {
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: neurite-kernel-bench [--json] [--quick] [--threads N] [--filter S] [--max-square N]"
+                    "usage: neurite-kernel-bench [--json] [--quick] [--wall] [--threads N] [--filter S] [--max-square N]"
                 );
                 return;
             }
