@@ -89,11 +89,17 @@ impl<'a, T: Copy> MatRef<'a, T> {
     }
 
     /// Smallest slice length that holds every element (0 for an empty matrix).
+    /// Panics if the extent overflows `usize` (the GEMM relies on this bound for soundness).
     pub fn required_len(&self) -> usize {
         if self.rows == 0 || self.cols == 0 {
             0
         } else {
-            (self.rows - 1) * self.rs + (self.cols - 1) * self.cs + 1
+            (self.rows - 1)
+                .checked_mul(self.rs)
+                .and_then(|r| (self.cols - 1).checked_mul(self.cs).map(|c| (r, c)))
+                .and_then(|(r, c)| r.checked_add(c))
+                .and_then(|x| x.checked_add(1))
+                .expect("matrix extent overflows usize")
         }
     }
 }
@@ -270,7 +276,11 @@ fn check_shapes<T: Copy>(c: &[T], ldc: usize, a: &MatRef<T>, b: &MatRef<T>, epi:
     let (m, n) = (a.rows, b.cols);
     if m > 0 && n > 0 {
         assert!(ldc >= n || m == 1, "matmul: ldc {ldc} smaller than n {n}");
-        assert!(c.len() >= (m - 1) * ldc + n, "matmul: C slice too short");
+        let c_need = (m - 1)
+            .checked_mul(ldc)
+            .and_then(|x| x.checked_add(n))
+            .expect("matmul: C extent overflows usize");
+        assert!(c.len() >= c_need, "matmul: C slice too short");
         if let Some(bias) = epi.bias {
             assert!(bias.len() >= n, "matmul: bias shorter than n");
         }
