@@ -10,20 +10,27 @@
 //! over rows (one value per column). `k == 0` gives `C = act(beta·C + bias)`.
 //!
 //! Implementation (BLIS style, `kernel.rs` generic over the [`crate::simd::Simd`] tiers):
-//! - packed path: k is cut into `KC` blocks and n into `NC` blocks; for each block B is packed
-//!   into `NR`-wide panels and A into `MR`-tall panels (`pack.rs`:
-//!   contiguous copies for the k-major side, 8×8 shuffles transposes for the other), then every
-//!   `MR × NR` tile runs the register-blocked microkernel; bias and activation are applied in
-//!   registers on the last k block. Tier parameters (in `avx512.rs`, `avx2.rs`, `portable.rs`):
-//!   AVX-512 12×32 (24 zmm accumulators), AVX2 6×16 (12 ymm), portable 4×16.
-//! - no-packing paths for small `m`: `direct` (B rows contiguous: broadcast A, load B in place)
-//!   and `dot` (A and B both contiguous along k, i.e. `x·Wᵀ`: dot products vectorised along k).
-//! - threads: above [`parallel_threshold`] (default [`PARALLEL_MIN_FLOPS`]) the output is split into `num_threads()` slabs (over
-//!   n when `m < n`, else over m) and each runs the serial algorithm on its own slab with its
-//!   own packing buffers; every element is computed by one task in the same k order, so the
-//!   result does not depend on the thread count.
+//! - packed path: k is cut into `KC` blocks and n into `NC` blocks (even sizes); per block,
+//!   operands whose k-steps are not contiguous runs are packed into `MR`-tall / `NR`-wide
+//!   panels (`pack.rs`: 8×8 shuffle transposes for row-major A and for `Wᵀ`), while A with
+//!   unit row stride (`xᵀ`) and row-major B are read in place below 4 KiB strides (only a
+//!   partial last panel is packed). Every `MR × NR` tile runs the register-blocked
+//!   microkernel, A panel in L1, B streaming from L2; edge tiles run smaller instances (rows in
+//!   steps of 4, one vector) instead of computing padding; bias and activation are applied in
+//!   registers on the last k block. Tiers (`avx512.rs`, `avx2.rs`, `portable.rs`): AVX-512
+//!   12×32 (24 zmm accumulators) and 24×16 for n ≤ 16, AVX2 6×16 and 12×8, portable 4×16 and
+//!   4×8.
+//! - no-packing paths for small shapes: `direct` (row-major B, `m` ≤ MR or `k` ≤ 16:
+//!   broadcast A in place, load B rows in place) and `dot` (A and B both contiguous along k,
+//!   i.e. `x·Wᵀ`, `m` ≤ 4: dot products vectorised along k — batch-1 inference).
+//! - threads: above [`parallel_threshold`] (default [`PARALLEL_MIN_FLOPS`]) the output is
+//!   split into `num_threads()` slabs (over n when `m < n`, else over m) and each runs the
+//!   serial algorithm on its own slab with its own packing buffers; every element is computed
+//!   by one task in the same k order, so the result does not depend on the thread count.
 //! - packing buffers live in a per-thread workspace that only grows, so steady-state calls do
 //!   not allocate.
+//! - measured (`benches/RESULTS.md`, 2-vCPU Zen 4, peak 117 GFLOP/s per core): 88-95% of peak
+//!   on MLP layers at batch 128-512, 87% at n = 1024.
 //!
 //! Tested against [`reference::matmul_forward`] in `kernels/tests/matmul.rs` on awkward sizes,
 //! transposed operands, accumulate on/off, with/without epilogue, every ISA tier, serial and
