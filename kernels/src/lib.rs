@@ -22,9 +22,12 @@ pub mod cpu;
 pub mod isa;
 pub mod real;
 pub mod rng;
+pub(crate) mod simd;
+pub mod threads;
 
 #[cfg(feature = "cuda")]
 pub mod cuda;
 
 pub use isa::Isa;
 pub use real::Real;
+pub use threads::{num_threads, set_num_threads};

@@ -216,20 +216,39 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
         Op::Linear { x, w, b, act } => {
             let (sx, sw) = (ctx.values[x.index()].shape, ctx.values[w.index()].shape);
             let (batch, inf, outf) = (sx.dim(0), sx.dim(1), sw.dim(0));
-            // dpre = act'(y)·gy  (from the output: the fused activations never need the input)
+            // dpre = act'(y)·gy  (from the output: the fused activations never need the input);
+            // with a bias that needs a gradient, one fused pass also sums dpre into db.
             let mut dpre_buf = None;
+            let mut bias_done = false;
             if act != Activation::Identity {
                 let mut t =
                     ctx.pool
                         .take(ctx.values[out.index()].shape, gy_t.dtype(), gy_t.device())?;
-                backend::activation_backward(
-                    act,
-                    t.view_mut(),
-                    ctx.val(out),
-                    ctx.val(out),
-                    gy.reborrow(),
-                    false,
-                )?;
+                match b.filter(|&b| ctx.needs(b)) {
+                    Some(b) => {
+                        ctx.grad(b, |r, db, acc| {
+                            backend::bias_act_backward(
+                                act,
+                                t.view_mut(),
+                                db,
+                                acc,
+                                r.val(out),
+                                gy.reborrow(),
+                                batch,
+                                outf,
+                            )
+                        })?;
+                        bias_done = true;
+                    }
+                    None => backend::activation_backward(
+                        act,
+                        t.view_mut(),
+                        ctx.val(out),
+                        ctx.val(out),
+                        gy.reborrow(),
+                        false,
+                    )?,
+                }
                 dpre_buf = Some(t);
             }
             let dpre = dpre_buf.as_ref().map_or(gy.reborrow(), |t| t.view());
@@ -257,8 +276,8 @@ fn apply(node: &Node, gy_t: &Tensor, ctx: &mut Ctx) -> Result<()> {
                     Activation::Identity,
                 )
             })?;
-            // db = Σ_rows dpre
-            if let Some(b) = b {
+            // db = Σ_rows dpre (unless the fused pass above did it)
+            if let Some(b) = b.filter(|_| !bias_done) {
                 ctx.grad(b, |_, db, acc| {
                     backend::sum_forward(db, dpre.reborrow(), 1, batch, outf, 1.0, acc)
                 })?;

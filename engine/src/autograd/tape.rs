@@ -136,6 +136,10 @@ pub(crate) struct Value {
 #[derive(Default)]
 pub(crate) struct Pool {
     free: Vec<Tensor>,
+    /// Buffers this pool has created; `free` keeps at least this capacity, so returning every
+    /// buffer at [`Tape::reset`] never reallocates the list (a steady-state step allocates
+    /// nothing, `engine/tests/no_alloc.rs`).
+    created: usize,
 }
 
 impl Pool {
@@ -150,6 +154,9 @@ impl Pool {
             t.set_shape(shape);
             return Ok(t);
         }
+        self.created += 1;
+        self.free
+            .reserve(self.created.saturating_sub(self.free.len()));
         Tensor::zeros(shape, dtype, device)
     }
 

@@ -39,6 +39,16 @@ pub trait Elem: Real {
         dy: &[Self],
         acc: bool,
     );
+    fn bias_act_backward(
+        a: Activation,
+        dpre: &mut [Self],
+        dbias: &mut [Self],
+        y: &[Self],
+        dy: &[Self],
+        rows: usize,
+        cols: usize,
+        acc_dbias: bool,
+    );
     fn unary_forward(o: UnaryOp, y: &mut [Self], x: &[Self]);
     fn unary_backward(o: UnaryOp, dx: &mut [Self], x: &[Self], y: &[Self], dy: &[Self], acc: bool);
     fn binary_forward(
@@ -194,6 +204,21 @@ macro_rules! elem_impl {
                 {
                     use $act as m;
                     m::activation_backward(a, dx, x, y, dy, acc)
+                }
+            }
+            fn bias_act_backward(
+                a: Activation,
+                dpre: &mut [Self],
+                dbias: &mut [Self],
+                y: &[Self],
+                dy: &[Self],
+                rows: usize,
+                cols: usize,
+                acc_dbias: bool,
+            ) {
+                {
+                    use $act as m;
+                    m::bias_act_backward(a, dpre, dbias, &[], y, dy, rows, cols, false, acc_dbias)
                 }
             }
             fn unary_forward(o: UnaryOp, y: &mut [Self], x: &[Self]) {

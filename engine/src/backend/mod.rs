@@ -92,21 +92,39 @@ fn mismatch(op: &'static str, want: &str, got: &SliceRef) -> Error {
     }
 }
 
+// The operand kind for error messages, as a `&'static str` so the success path of every
+// kernel call allocates nothing (a `String` here cost one allocation per operand per call).
+fn kind_ref(s: &SliceRef) -> &'static str {
+    match s {
+        SliceRef::F32(_) => "cpu/f32",
+        SliceRef::F64(_) => "cpu/f64",
+        SliceRef::Cuda(_) => "cuda/f32",
+    }
+}
+
+fn kind_mut(s: &SliceMut) -> &'static str {
+    match s {
+        SliceMut::F32(_) => "cpu/f32",
+        SliceMut::F64(_) => "cpu/f64",
+        SliceMut::Cuda(_) => "cuda/f32",
+    }
+}
+
 fn cpu<'a, T: Elem>(op: &'static str, s: SliceRef<'a>) -> Result<&'a [T]> {
-    let d = s.describe();
+    let d = kind_ref(&s);
     T::get(s).ok_or_else(|| Error::Mismatch {
         op,
         left: std::any::type_name::<T>().to_string(),
-        right: d,
+        right: d.to_string(),
     })
 }
 
 fn cpu_mut<'a, T: Elem>(op: &'static str, s: SliceMut<'a>) -> Result<&'a mut [T]> {
-    let d = s.describe();
+    let d = kind_mut(&s);
     T::get_mut(s).ok_or_else(|| Error::Mismatch {
         op,
         left: std::any::type_name::<T>().to_string(),
-        right: d,
+        right: d.to_string(),
     })
 }
 
@@ -283,6 +301,58 @@ pub fn activation_backward(
         ),
         |g| cuda::activation_backward(a, g, gpu(OP, x)?, gpu(OP, y)?, gpu(OP, dy)?, acc)?
     );
+    Ok(())
+}
+
+/// Fused backward of `y = act(x·Wᵀ + b)` up to its GEMMs, over `rows × cols`:
+/// `dpre = dy·act′(y)` (overwritten) and `dbias (+)= Σ_rows dpre` (`acc_dbias`), in one pass.
+/// `act` must not need its input (GELU is never fused into Linear).
+#[allow(clippy::too_many_arguments)]
+pub fn bias_act_backward(
+    a: Activation,
+    dpre: SliceMut,
+    dbias: SliceMut,
+    acc_dbias: bool,
+    y: SliceRef,
+    dy: SliceRef,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    const OP: &str = "bias_act_backward";
+    if a.backward_needs_input() {
+        return Err(Error::invalid(format!(
+            "{OP}: {} needs its input",
+            a.name()
+        )));
+    }
+    let mut dpre = dpre;
+    match dpre.reborrow() {
+        SliceMut::F32(d) => f32::bias_act_backward(
+            a,
+            d,
+            cpu_mut::<f32>(OP, dbias)?,
+            cpu::<f32>(OP, y)?,
+            cpu::<f32>(OP, dy)?,
+            rows,
+            cols,
+            acc_dbias,
+        ),
+        SliceMut::F64(d) => f64::bias_act_backward(
+            a,
+            d,
+            cpu_mut::<f64>(OP, dbias)?,
+            cpu::<f64>(OP, y)?,
+            cpu::<f64>(OP, dy)?,
+            rows,
+            cols,
+            acc_dbias,
+        ),
+        SliceMut::Cuda(_) => {
+            // No fused CUDA kernel: the activation backward, then the column sums.
+            activation_backward(a, dpre.reborrow(), y.reborrow(), y.reborrow(), dy, false)?;
+            sum_forward(dbias, dpre.as_ref(), 1, rows, cols, 1.0, acc_dbias)?;
+        }
+    }
     Ok(())
 }
 

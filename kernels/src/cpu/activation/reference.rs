@@ -121,3 +121,33 @@ pub fn activation_backward<T: Real>(
         }
     }
 }
+
+/// Fused Linear+activation backward (the oracle of `activation::bias_act_backward`), over
+/// `rows × cols` row-major: `dpre (+)= dy·f′(x, y)`, `dbias (+)= Σ_rows dy·f′(x, y)` (the new
+/// contribution only). `x` is read only for activations that need it (GELU).
+#[allow(clippy::too_many_arguments)]
+pub fn bias_act_backward<T: Real>(
+    act: Activation,
+    dpre: &mut [T],
+    dbias: &mut [T],
+    x: &[T],
+    y: &[T],
+    dy: &[T],
+    rows: usize,
+    cols: usize,
+    acc_dpre: bool,
+    acc_dbias: bool,
+) {
+    let needs_x = act.backward_needs_input();
+    for (j, db) in dbias.iter_mut().enumerate().take(cols) {
+        let mut s = T::ZERO;
+        for i in 0..rows {
+            let k = i * cols + j;
+            let xi = if needs_x { x[k] } else { T::ZERO };
+            let g = dy[k] * derivative(act, xi, y[k]);
+            s += g;
+            dpre[k] = if acc_dpre { dpre[k] + g } else { g };
+        }
+        *db = if acc_dbias { *db + s } else { s };
+    }
+}

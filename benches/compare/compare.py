@@ -1,0 +1,166 @@
+"""Peers for benches/compare/kernels.sh: numpy and PyTorch on neurite's GEMM shapes and the
+784-256-128-10 batch-128 Adam training step, one thread; and the side-by-side report.
+
+  compare.py peers NEURITE_JSON [--quick] > peers.json
+  compare.py report DIR ROUNDS
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+# One thread everywhere, timed on this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the clock
+# neurite's one-thread figures use: time slices lost to other tenants of a shared machine count
+# against neither side. (PyTorch with set_num_threads(1) runs forward, backward and the
+# optimizer on the calling thread.)
+clock = time.thread_time
+
+
+def median_time(fn, batch_s=0.06, repeats=7):
+    fn()
+    t0 = clock()
+    n = 0
+    while clock() - t0 < batch_s / 4:
+        fn()
+        n += 1
+    per = (clock() - t0) / max(n, 1)
+    calls = max(1, int(batch_s / max(per, 1e-9)))
+    out = []
+    for _ in range(repeats):
+        t = clock()
+        for _ in range(calls):
+            fn()
+        out.append((clock() - t) / calls)
+    return statistics.median(out)
+
+
+def operands(np, s):
+    rng = np.random.default_rng(1)
+    m, k, n = s["m"], s["k"], s["n"]
+    lay = s["layout"]
+    a = rng.uniform(-1, 1, (k, m) if lay[0] == "t" else (m, k)).astype(np.float32)
+    b = rng.uniform(-1, 1, (n, k) if lay[1] == "t" else (k, n)).astype(np.float32)
+    av = a.T if lay[0] == "t" else a
+    bv = b.T if lay[1] == "t" else b
+    return av, bv
+
+
+def peers(neurite_json, quick):
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    rep = json.load(open(neurite_json))
+    seen = set()
+    rows = []
+    batch_s, repeats = (0.025, 3) if quick else (0.06, 7)
+    for g in rep["gemm"]:
+        key = (g["name"], g["m"], g["k"], g["n"], g["layout"])
+        if g["threads"] != 1 or key in seen:
+            continue
+        seen.add(key)
+        av, bv = operands(np, g)
+        c = np.empty((g["m"], g["n"]), dtype=np.float32)
+        flops = 2.0 * g["m"] * g["n"] * g["k"]
+        t_np = median_time(lambda: np.matmul(av, bv, out=c), batch_s, repeats)
+        # same memory layouts as numpy's views (a transposed operand is a transposed view)
+        ta = torch.from_numpy(av.T).T if g["layout"][0] == "t" else torch.from_numpy(av)
+        tb = torch.from_numpy(bv.T).T if g["layout"][1] == "t" else torch.from_numpy(bv)
+        tc = torch.empty((g["m"], g["n"]), dtype=torch.float32)
+        with torch.no_grad():
+            t_t = median_time(lambda: torch.matmul(ta, tb, out=tc), batch_s, repeats)
+        rows.append({"name": g["name"], "numpy_gflops": flops / t_np / 1e9,
+                     "torch_gflops": flops / t_t / 1e9})
+    train = torch_train(torch, batch_s * 3, repeats)
+    return {"gemm": rows, "train": train,
+            "versions": {"numpy": np.__version__, "torch": torch.__version__,
+                         "numpy_blas": blas_name(np)}}
+
+
+def blas_name(np):
+    try:
+        cfg = np.show_config(mode="dicts")
+        return cfg["Build Dependencies"]["blas"]["name"]
+    except Exception:
+        return "?"
+
+
+def torch_train(torch, batch_s, repeats):
+    import torch.nn as nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    crit = nn.CrossEntropyLoss()
+    x = torch.rand(128, 784)
+    y = torch.arange(128) % 10
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = crit(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    t = median_time(step, batch_s, repeats)
+    return {"name": "pytorch eager 784-256-128-10 adam b128", "step_ms": t * 1e3,
+            "samples_per_s": 128 / t}
+
+
+def report(d, rounds):
+    rounds = int(rounds)
+    ne = [json.load(open(os.path.join(d, f"neurite-{r}.json"))) for r in range(1, rounds + 1)]
+    pe = [json.load(open(os.path.join(d, f"peers-{r}.json"))) for r in range(1, rounds + 1)]
+    best = {}
+    for rep in ne:
+        for g in rep["gemm"]:
+            if g["threads"] != 1:
+                continue
+            b = best.setdefault(g["name"], dict(g))
+            b["neurite_gflops"] = max(b["neurite_gflops"], g["neurite_gflops"])
+            b["matrixmultiply_gflops"] = max(b["matrixmultiply_gflops"],
+                                             g["matrixmultiply_gflops"])
+    for rep in pe:
+        for p in rep["gemm"]:
+            b = best.get(p["name"])
+            if b is None:
+                continue
+            b["numpy_gflops"] = max(b.get("numpy_gflops", 0), p["numpy_gflops"])
+            b["torch_gflops"] = max(b.get("torch_gflops", 0), p["torch_gflops"])
+    peak = max(r["peak"]["gflops_1t"] for r in ne)
+    m = ne[0]["machine"]
+    v = pe[0]["versions"]
+    print(f"machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, tier {m['isa']}; "
+          f"FMA peak (best of runs) {peak:.1f} GFLOP/s per core")
+    print(f"peers: numpy {v['numpy']} ({v['numpy_blas']}), torch {v['torch']}, "
+          f"matrixmultiply 0.3 (default features, AVX-512 kernel); one thread, thread CPU time; "
+          f"best of {rounds} alternating rounds\n")
+    hdr = (f"{'GEMM (M×K · K×N)':<38} {'lay':>3} {'neurite':>8} {'%pk':>4} {'numpy':>7} "
+           f"{'torch':>7} {'mm':>7} {'/numpy':>7} {'/torch':>7} {'/mm':>6}")
+    print(hdr)
+    print("-" * len(hdr))
+    for b in best.values():
+        ng, npg, tg, mg = (b["neurite_gflops"], b.get("numpy_gflops", float("nan")),
+                           b.get("torch_gflops", float("nan")), b["matrixmultiply_gflops"])
+        print(f"{b['name']:<38} {b['layout']:>3} {ng:8.1f} {100 * ng / peak:3.0f}% {npg:7.1f} "
+              f"{tg:7.1f} {mg:7.1f} {ng / npg:6.2f}x {ng / tg:6.2f}x {ng / mg:5.2f}x")
+    nt = max((t for r in ne for t in r["train"] if t["threads"] == 1),
+             key=lambda t: t["samples_per_s"])
+    tt = max((p["train"] for p in pe), key=lambda t: t["samples_per_s"])
+    print(f"\ntraining step 784-256-128-10, Adam, batch 128, one thread:")
+    print(f"  neurite        {nt['samples_per_s']:10.0f} samples/s ({nt['step_ms']:.3f} ms/step)")
+    print(f"  pytorch eager  {tt['samples_per_s']:10.0f} samples/s ({tt['step_ms']:.3f} ms/step)")
+    print(f"  ratio          {nt['samples_per_s'] / tt['samples_per_s']:10.2f}x (target ≥ 3x)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "peers":
+        print(json.dumps(peers(sys.argv[2], "--quick" in sys.argv)))
+    else:
+        report(sys.argv[2], sys.argv[3])

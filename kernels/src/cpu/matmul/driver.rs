@@ -1,0 +1,268 @@
+//! The GEMM driver: path choice (k = 0, no-packing small paths, packed), cache blocking,
+//! threading, and the per-thread packing workspace. Tier-independent: it calls the tier's
+//! `#[target_feature]` entry points through the [`Tier`] table.
+//! Shapes and semantics: `super` (module docs). Tested by `kernels/tests/matmul.rs` (serial
+//! and threaded, every path: k = 0, direct, dot, packed, in-place operands, large strides);
+//! benched by `benches/benches/gemm.rs` and `neurite bench kernels`.
+
+use std::cell::Cell;
+
+use super::kernel::Block;
+use super::parallel_threshold;
+use crate::cpu::activation::Activation;
+use crate::threads;
+
+/// One GEMM call in raw form (validated by `super::check_shapes`).
+#[derive(Clone, Copy)]
+pub(crate) struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: *const f32,
+    pub rsa: usize,
+    pub csa: usize,
+    pub b: *const f32,
+    pub rsb: usize,
+    pub csb: usize,
+    pub c: *mut f32,
+    pub ldc: usize,
+    pub beta: bool,
+    pub bias: *const f32,
+    pub act: Activation,
+}
+
+unsafe impl Send for Gemm {}
+unsafe impl Sync for Gemm {}
+
+type PackFn = unsafe fn(usize, usize, *const f32, usize, usize, *mut f32);
+
+/// One packed microkernel: its shape and its packing/compute entry points.
+pub(crate) struct Kern {
+    /// Microkernel rows (A panel height) and columns (B panel width).
+    pub mr: usize,
+    pub nr: usize,
+    pub pack_a: PackFn,
+    pub pack_b: PackFn,
+    pub macro_tiles: unsafe fn(&Block, usize, usize),
+    /// Read A (when `rsa == 1`) / B (when `csb == 1`) in place instead of packing them.
+    pub a_in_place: bool,
+    pub b_in_place: bool,
+}
+
+/// A tier's GEMM: microkernels, cache blocking, and its `#[target_feature]` entry points.
+pub(crate) struct Tier {
+    /// The main microkernel (two or more vectors wide).
+    pub wide: Kern,
+    /// A one-vector-wide, taller microkernel for narrow outputs (`n ≤ narrow.nr`).
+    pub narrow: Kern,
+    /// k block (packed panels are `kc` deep) and n block (a packed B block is `kc × nc`).
+    pub kc: usize,
+    pub nc: usize,
+    /// Use the no-packing paths when `m` is at most this (`direct` also when `k` is at most
+    /// `direct_max_k`: packing cannot pay off over so few k-steps).
+    pub direct_max_m: usize,
+    pub direct_max_k: usize,
+    pub dot_max_m: usize,
+    pub direct: unsafe fn(&Gemm),
+    pub dot: unsafe fn(&Gemm),
+    pub epilogue: unsafe fn(*mut f32, usize, usize, usize, *const f32, Activation),
+}
+
+/// Run `g` on `tier` with up to `threads` threads.
+///
+/// # Safety
+/// `g` describes memory valid for every access (see `super::check_shapes`), and this CPU
+/// supports the tier.
+pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
+    let (m, n, k) = (g.m, g.n, g.k);
+    if m == 0 || n == 0 {
+        return;
+    }
+    unsafe {
+        if k == 0 {
+            if !g.beta {
+                for i in 0..m {
+                    core::ptr::write_bytes(g.c.add(i * g.ldc), 0, n);
+                }
+            }
+            if !g.bias.is_null() || g.act != Activation::Identity {
+                (tier.epilogue)(g.c, g.ldc, m, n, g.bias, g.act);
+            }
+            return;
+        }
+        if g.csb == 1 && (m <= tier.direct_max_m || k <= tier.direct_max_k) {
+            return (tier.direct)(g);
+        }
+        if g.csa == 1 && g.rsb == 1 && m <= tier.dot_max_m {
+            return (tier.dot)(g);
+        }
+        let flops = 2 * m * n * k;
+        let t = if flops >= parallel_threshold() {
+            threads
+        } else {
+            1
+        };
+        let kern = if n <= tier.narrow.nr {
+            &tier.narrow
+        } else {
+            &tier.wide
+        };
+        if t <= 1 {
+            return packed(tier, kern, g);
+        }
+        // Split the output into slabs, one per task, over the dimension whose duplicated
+        // packing is cheaper (splitting n repacks A per task, splitting m repacks B).
+        if m < n {
+            let panels = n.div_ceil(kern.nr);
+            let t = t.min(panels);
+            threads::par_for(t, &|i| {
+                let (lo, hi) = threads::split(panels, t, i);
+                let (j0, j1) = (lo * kern.nr, (hi * kern.nr).min(n));
+                let mut s = *g;
+                s.n = j1 - j0;
+                s.b = g.b.add(j0 * g.csb);
+                s.c = g.c.add(j0);
+                if !g.bias.is_null() {
+                    s.bias = g.bias.add(j0);
+                }
+                packed(tier, kern, &s);
+            });
+        } else {
+            let panels = m.div_ceil(kern.mr);
+            let t = t.min(panels);
+            threads::par_for(t, &|i| {
+                let (lo, hi) = threads::split(panels, t, i);
+                let (i0, i1) = (lo * kern.mr, (hi * kern.mr).min(m));
+                let mut s = *g;
+                s.m = i1 - i0;
+                s.a = g.a.add(i0 * g.rsa);
+                s.c = g.c.add(i0 * g.ldc);
+                packed(tier, kern, &s);
+            });
+        }
+    }
+}
+
+/// Even block sizes: `ceil(total / ceil(total / max))`, rounded up to `align`.
+fn even_block(total: usize, max: usize, align: usize) -> usize {
+    let blocks = total.div_ceil(max);
+    total
+        .div_ceil(blocks)
+        .next_multiple_of(align)
+        .min(total.next_multiple_of(align))
+}
+
+/// The serial packed algorithm (BLIS loop order jc → pc → [pack B, pack A] → tiles).
+unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
+    let (m, n, k) = (g.m, g.n, g.k);
+    let (mr, nr) = (kern.mr, kern.nr);
+    let kc_max = even_block(k, tier.kc, 8);
+    let nc_max = even_block(n, tier.nc, nr);
+    let a_len = m.div_ceil(mr) * mr * kc_max;
+    let b_len = nc_max.div_ceil(nr) * nr * kc_max;
+    // Operands whose k-steps are already contiguous runs (A with unit row stride, i.e. `xᵀ`;
+    // row-major B) are read in place, except a partial last panel, which is packed (zero
+    // padding keeps the microkernel free of edge cases). Measured (benches/RESULTS.md): in
+    // place wins 2-8% while the k-step stride is under 1024 floats; at 4 KiB strides (and
+    // beyond) each k-step lands in the same L1 sets and a new page, and packing wins unless
+    // the panel is reused by few tiles.
+    let a_in_place = g.rsa == 1 && kern.a_in_place && (g.csa < 1024 || n <= 2 * nr);
+    let b_in_place = g.csb == 1 && kern.b_in_place && (g.rsb < 1024 || m <= 4 * mr);
+    with_workspace(a_len + b_len, |ws| unsafe {
+        let (pa_buf, pb_buf) = (ws, ws.add(a_len));
+        let mut jc = 0;
+        while jc < n {
+            let nc = (n - jc).min(nc_max);
+            let mut pc = 0;
+            while pc < k {
+                let kc = (k - pc).min(kc_max);
+                // LOOP: pack B (kc × nc) into NR panels (or only its partial last panel)
+                let b_src = |j: usize| g.b.add(pc * g.rsb + (jc + j) * g.csb);
+                let (pb, b_ps, b_ks, pb_edge) = if b_in_place {
+                    let mut edge = core::ptr::null();
+                    if nc % nr != 0 {
+                        let j = nc / nr * nr;
+                        (kern.pack_b)(kc, nc - j, b_src(j), g.rsb, g.csb, pb_buf);
+                        edge = pb_buf as *const f32;
+                    }
+                    (b_src(0), nr, g.rsb, edge)
+                } else {
+                    for (jp, j) in (0..nc).step_by(nr).enumerate() {
+                        let cols = (nc - j).min(nr);
+                        (kern.pack_b)(kc, cols, b_src(j), g.rsb, g.csb, pb_buf.add(jp * nr * kc));
+                    }
+                    (pb_buf as *const f32, nr * kc, nr, core::ptr::null())
+                };
+                // LOOP: pack A (m × kc) into MR panels (or only its partial last panel)
+                let a_src = |i: usize| g.a.add(i * g.rsa + pc * g.csa);
+                let (pa, a_ps, a_ks, pa_edge) = if a_in_place {
+                    let mut edge = core::ptr::null();
+                    if m % mr != 0 {
+                        let i = m / mr * mr;
+                        (kern.pack_a)(kc, m - i, a_src(i), g.rsa, g.csa, pa_buf);
+                        edge = pa_buf as *const f32;
+                    }
+                    (a_src(0), mr, g.csa, edge)
+                } else {
+                    for (ip, i) in (0..m).step_by(mr).enumerate() {
+                        let rows = (m - i).min(mr);
+                        (kern.pack_a)(kc, rows, a_src(i), g.rsa, g.csa, pa_buf.add(ip * mr * kc));
+                    }
+                    (pa_buf as *const f32, mr * kc, mr, core::ptr::null())
+                };
+                let last = pc + kc == k;
+                let blk = Block {
+                    pa,
+                    a_ps,
+                    a_ks,
+                    pa_edge,
+                    pb,
+                    b_ps,
+                    b_ks,
+                    pb_edge,
+                    mc: m,
+                    nc,
+                    kc,
+                    c: g.c.add(jc),
+                    ldc: g.ldc,
+                    beta: g.beta || pc > 0,
+                    last,
+                    bias: if g.bias.is_null() {
+                        g.bias
+                    } else {
+                        g.bias.add(jc)
+                    },
+                    act: g.act,
+                };
+                let tiles = m.div_ceil(mr) * nc.div_ceil(nr);
+                (kern.macro_tiles)(&blk, 0, tiles);
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}
+
+thread_local! {
+    static WORKSPACE: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Run `f` with a 64-byte-aligned scratch buffer of at least `len` floats, owned by this
+/// thread and reused across calls (it only grows, so steady-state calls do not allocate).
+fn with_workspace<R>(len: usize, f: impl FnOnce(*mut f32) -> R) -> R {
+    // Taken out of the cell (not borrowed) so a nested call on the same thread (rayon work
+    // stealing) just uses a fresh buffer instead of aliasing this one.
+    let mut buf = WORKSPACE.with(|w| w.take());
+    let need = len + 16;
+    if buf.len() < need {
+        buf = vec![0.0f32; need.next_power_of_two()];
+    }
+    let off = buf.as_ptr().align_offset(64);
+    let r = f(unsafe { buf.as_mut_ptr().add(off) });
+    WORKSPACE.with(|w| {
+        // Keep the larger one if a nested call left its buffer behind.
+        let other = w.take();
+        w.set(if other.len() > buf.len() { other } else { buf });
+    });
+    r
+}

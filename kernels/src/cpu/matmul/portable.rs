@@ -1,0 +1,103 @@
+//! GEMM, portable tier: `wide::f32x8` (SSE2 pairs on baseline x86-64, NEON pairs on aarch64).
+//!
+//! Microkernels: wide 4×16 and narrow 4×8 for n ≤ 8 (16 architectural xmm registers on SSE2:
+//! no taller tiles). Cache blocks KC = 256, NC = 512. No-packing paths: `direct` 4×8 for
+//! m ≤ 4 or k ≤ 16, `dot` 2×4 for m ≤ 4. No `#[target_feature]`: `wide` is compiled for the
+//! build target.
+//! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
+//! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine (see
+//! `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
+//! `matmul_forward_isa`); benched by `neurite bench kernels`.
+
+use super::driver::Kern;
+use super::kernel::{self, Block};
+use super::pack;
+use super::{Gemm, Tier};
+use crate::cpu::activation::Activation;
+use crate::simd::portable::Portable as S;
+
+const MR: usize = 4;
+const NV: usize = 2;
+const NR: usize = NV * 8;
+/// The narrow kernel: `NMR × LANES`, for outputs at most one vector wide.
+const NMR: usize = 4;
+const NNR: usize = 8;
+
+unsafe fn pack_a(kc: usize, rows: usize, a: *const f32, rsa: usize, csa: usize, dst: *mut f32) {
+    unsafe { pack::pack_a::<S, MR>(kc, rows, a, rsa, csa, dst) }
+}
+
+unsafe fn pack_b(kc: usize, cols: usize, b: *const f32, rsb: usize, csb: usize, dst: *mut f32) {
+    unsafe { pack::pack_b::<S, NR>(kc, cols, b, rsb, csb, dst) }
+}
+
+unsafe fn macro_tiles(blk: &Block, lo: usize, hi: usize) {
+    unsafe { kernel::macro_tiles::<S, MR, NV>(blk, lo, hi) }
+}
+
+unsafe fn pack_a_narrow(
+    kc: usize,
+    rows: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    dst: *mut f32,
+) {
+    unsafe { pack::pack_a::<S, NMR>(kc, rows, a, rsa, csa, dst) }
+}
+
+unsafe fn pack_b_narrow(
+    kc: usize,
+    cols: usize,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    dst: *mut f32,
+) {
+    unsafe { pack::pack_b::<S, NNR>(kc, cols, b, rsb, csb, dst) }
+}
+
+unsafe fn macro_tiles_narrow(blk: &Block, lo: usize, hi: usize) {
+    unsafe { kernel::macro_tiles::<S, NMR, 1>(blk, lo, hi) }
+}
+
+unsafe fn direct(g: &Gemm) {
+    unsafe { kernel::direct::<S, 4, 1>(g) }
+}
+
+unsafe fn dot(g: &Gemm) {
+    unsafe { kernel::dot::<S, 2, 4>(g) }
+}
+
+unsafe fn epilogue(c: *mut f32, ldc: usize, m: usize, n: usize, bias: *const f32, act: Activation) {
+    unsafe { kernel::epilogue_rows::<S>(c, ldc, m, n, bias, act) }
+}
+
+pub(crate) static TIER: Tier = Tier {
+    wide: Kern {
+        mr: MR,
+        nr: NR,
+        pack_a,
+        pack_b,
+        macro_tiles,
+        a_in_place: true,
+        b_in_place: true,
+    },
+    narrow: Kern {
+        mr: NMR,
+        nr: NNR,
+        pack_a: pack_a_narrow,
+        pack_b: pack_b_narrow,
+        macro_tiles: macro_tiles_narrow,
+        a_in_place: true,
+        b_in_place: true,
+    },
+    kc: 256,
+    nc: 512,
+    direct_max_m: 4,
+    direct_max_k: 16,
+    dot_max_m: 4,
+    direct,
+    dot,
+    epilogue,
+};

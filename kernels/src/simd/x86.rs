@@ -1,0 +1,349 @@
+//! x86-64 tiers of [`Simd`]: `Avx512` (AVX-512F, 16 lanes) and `Avx2` (AVX2 + FMA, 8 lanes).
+//!
+//! Every method is `#[inline(always)]` and wraps one or a few intrinsics; it must only run
+//! inlined into a function compiled with the matching `#[target_feature]` (see `super`).
+//! The 8×8 transpose used by GEMM packing is AVX (256-bit) code shared by both tiers.
+//! Tested through every kernel test (`kernels/tests/*.rs` force each tier with `*_isa`);
+//! benched by `neurite bench kernels` / `benches/benches/*.rs`.
+
+use core::arch::x86_64::*;
+
+use super::Simd;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512;
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2;
+
+#[inline(always)]
+fn tail_mask16(n: usize) -> __mmask16 {
+    ((1u32 << n) - 1) as __mmask16
+}
+
+#[inline(always)]
+unsafe fn transpose8_avx(src: *const f32, lds: usize, rows: usize, dst: *mut f32, ldd: usize) {
+    unsafe {
+        let ld = |r: usize| {
+            if r < rows {
+                _mm256_loadu_ps(src.add(r * lds))
+            } else {
+                _mm256_setzero_ps()
+            }
+        };
+        let (r0, r1, r2, r3) = (ld(0), ld(1), ld(2), ld(3));
+        let (r4, r5, r6, r7) = (ld(4), ld(5), ld(6), ld(7));
+        let t0 = _mm256_unpacklo_ps(r0, r1);
+        let t1 = _mm256_unpackhi_ps(r0, r1);
+        let t2 = _mm256_unpacklo_ps(r2, r3);
+        let t3 = _mm256_unpackhi_ps(r2, r3);
+        let t4 = _mm256_unpacklo_ps(r4, r5);
+        let t5 = _mm256_unpackhi_ps(r4, r5);
+        let t6 = _mm256_unpacklo_ps(r6, r7);
+        let t7 = _mm256_unpackhi_ps(r6, r7);
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        let o = [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ];
+        if rows == 8 {
+            for (c, v) in o.into_iter().enumerate() {
+                _mm256_storeu_ps(dst.add(c * ldd), v);
+            }
+        } else if rows == 4 {
+            for (c, v) in o.into_iter().enumerate() {
+                _mm_storeu_ps(dst.add(c * ldd), _mm256_castps256_ps128(v));
+            }
+        } else {
+            let m = mask8(rows);
+            for (c, v) in o.into_iter().enumerate() {
+                _mm256_maskstore_ps(dst.add(c * ldd), m, v);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn mask8(n: usize) -> __m256i {
+    const M: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+    unsafe { _mm256_loadu_si256(M.as_ptr().add(8 - n) as *const __m256i) }
+}
+
+impl Simd for Avx512 {
+    const LANES: usize = 16;
+    type V = __m512;
+    type M = __mmask16;
+
+    #[inline(always)]
+    unsafe fn loadu(p: *const f32) -> __m512 {
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn storeu(p: *mut f32, v: __m512) {
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_n(p: *const f32, n: usize) -> __m512 {
+        unsafe { _mm512_maskz_loadu_ps(tail_mask16(n), p) }
+    }
+    #[inline(always)]
+    unsafe fn store_n(p: *mut f32, v: __m512, n: usize) {
+        unsafe { _mm512_mask_storeu_ps(p, tail_mask16(n), v) }
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> __m512 {
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn zero() -> __m512 {
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    fn add(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn div(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_div_ps(a, b) }
+    }
+    #[inline(always)]
+    fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn fnma(a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fnmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn max(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn min(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_min_ps(a, b) }
+    }
+    #[inline(always)]
+    fn abs(a: __m512) -> __m512 {
+        unsafe { _mm512_abs_ps(a) }
+    }
+    #[inline(always)]
+    fn sqrt(a: __m512) -> __m512 {
+        unsafe { _mm512_sqrt_ps(a) }
+    }
+    #[inline(always)]
+    fn round(a: __m512) -> __m512 {
+        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
+    }
+    #[inline(always)]
+    fn ldexp(y: __m512, n: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(y, n) }
+    }
+    #[inline(always)]
+    fn copysign(a: __m512, s: __m512) -> __m512 {
+        unsafe {
+            let sign = _mm512_set1_epi32(i32::MIN);
+            // (|a| & !sign) | (s & sign)
+            _mm512_castsi512_ps(_mm512_ternarylogic_epi32::<0xD8>(
+                _mm512_castps_si512(a),
+                _mm512_castps_si512(s),
+                sign,
+            ))
+        }
+    }
+    #[inline(always)]
+    fn gt(a: __m512, b: __m512) -> __mmask16 {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn lt(a: __m512, b: __m512) -> __mmask16 {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn select(m: __mmask16, t: __m512, f: __m512) -> __m512 {
+        unsafe { _mm512_mask_blend_ps(m, f, t) }
+    }
+    #[inline(always)]
+    fn hsum(a: __m512) -> f32 {
+        unsafe {
+            let lo = _mm512_castps512_ps256(a);
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
+            hsum256(_mm256_add_ps(lo, hi))
+        }
+    }
+    #[inline(always)]
+    fn hmax(a: __m512) -> f32 {
+        unsafe {
+            let lo = _mm512_castps512_ps256(a);
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
+            hmax256(_mm256_max_ps(lo, hi))
+        }
+    }
+    #[inline(always)]
+    unsafe fn transpose8(src: *const f32, lds: usize, rows: usize, dst: *mut f32, ldd: usize) {
+        unsafe { transpose8_avx(src, lds, rows, dst, ldd) }
+    }
+}
+
+#[inline(always)]
+unsafe fn hsum256(v: __m256) -> f32 {
+    unsafe {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        _mm_cvtss_f32(s)
+    }
+}
+
+#[inline(always)]
+unsafe fn hmax256(v: __m256) -> f32 {
+    unsafe {
+        let s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_max_ss(s, _mm_movehdup_ps(s));
+        _mm_cvtss_f32(s)
+    }
+}
+
+impl Simd for Avx2 {
+    const LANES: usize = 8;
+    type V = __m256;
+    type M = __m256;
+
+    #[inline(always)]
+    unsafe fn loadu(p: *const f32) -> __m256 {
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn storeu(p: *mut f32, v: __m256) {
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_n(p: *const f32, n: usize) -> __m256 {
+        unsafe { _mm256_maskload_ps(p, mask8(n)) }
+    }
+    #[inline(always)]
+    unsafe fn store_n(p: *mut f32, v: __m256, n: usize) {
+        unsafe { _mm256_maskstore_ps(p, mask8(n), v) }
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> __m256 {
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn zero() -> __m256 {
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    fn add(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn div(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
+    fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn fnma(a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fnmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn max(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn min(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_min_ps(a, b) }
+    }
+    #[inline(always)]
+    fn abs(a: __m256) -> __m256 {
+        unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a) }
+    }
+    #[inline(always)]
+    fn sqrt(a: __m256) -> __m256 {
+        unsafe { _mm256_sqrt_ps(a) }
+    }
+    #[inline(always)]
+    fn round(a: __m256) -> __m256 {
+        unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
+    }
+    #[inline(always)]
+    fn ldexp(y: __m256, n: __m256) -> __m256 {
+        unsafe {
+            // Two factors 2^n1 · 2^n2 with n1 = floor(n/2), so each exponent stays normal.
+            let n1 = _mm256_floor_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5)));
+            let n2 = _mm256_sub_ps(n, n1);
+            let bias = _mm256_set1_epi32(127);
+            let p1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+                _mm256_cvtps_epi32(n1),
+                bias,
+            )));
+            let p2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+                _mm256_cvtps_epi32(n2),
+                bias,
+            )));
+            _mm256_mul_ps(_mm256_mul_ps(y, p1), p2)
+        }
+    }
+    #[inline(always)]
+    fn copysign(a: __m256, s: __m256) -> __m256 {
+        unsafe {
+            let sign = _mm256_set1_ps(-0.0);
+            _mm256_or_ps(_mm256_andnot_ps(sign, a), _mm256_and_ps(sign, s))
+        }
+    }
+    #[inline(always)]
+    fn gt(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn lt(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn select(m: __m256, t: __m256, f: __m256) -> __m256 {
+        unsafe { _mm256_blendv_ps(f, t, m) }
+    }
+    #[inline(always)]
+    fn hsum(a: __m256) -> f32 {
+        unsafe { hsum256(a) }
+    }
+    #[inline(always)]
+    fn hmax(a: __m256) -> f32 {
+        unsafe { hmax256(a) }
+    }
+    #[inline(always)]
+    unsafe fn transpose8(src: *const f32, lds: usize, rows: usize, dst: *mut f32, ldd: usize) {
+        unsafe { transpose8_avx(src, lds, rows, dst, ldd) }
+    }
+}
