@@ -41,6 +41,8 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Show the merged configuration and where each value comes from.
     Config(Box<commands::config::ConfigArgs>),
+    /// Benchmarks: `neurite bench kernels [--quick] [--json]`.
+    Bench(commands::bench::BenchArgs),
     /// What this machine offers: CPU features and kernel tier, CUDA devices or why there are none.
     Doctor(commands::doctor::DoctorArgs),
     /// Write a commented starter model configuration.
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Report(a) => commands::report::run(a, &paths),
         Command::Init(a) => commands::config::init(a),
         Command::Doctor(a) => commands::doctor::run(a),
+        Command::Bench(a) => commands::bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
