@@ -41,11 +41,13 @@ pub enum Error {
         detail: String,
     },
 
-    #[error("{path}: no column named {column:?}; columns are: {available}")]
+    #[error("{path}: no column named {column:?}; columns are: {available}{hint}")]
     MissingColumn {
         path: PathBuf,
         column: String,
         available: String,
+        /// A hint on the likely cause (a wrong delimiter), or empty.
+        hint: String,
     },
 
     #[error("{path}: duplicate column name {column:?} (fields {first} and {second})")]

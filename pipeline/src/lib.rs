@@ -12,7 +12,11 @@ pub mod schema;
 pub mod task;
 
 #[cfg(feature = "train")]
+pub mod augment;
+#[cfg(feature = "train")]
 pub mod metrics;
+#[cfg(feature = "train")]
+pub mod prepare;
 #[cfg(feature = "train")]
 pub mod train;
 

@@ -16,16 +16,17 @@ use neurite_engine::{
 };
 use neurite_kernels::rng::Rng;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
+use crate::augment::Augmenter;
 use crate::bundle::{Bundle, Manifest, Predictions, TrainingInfo};
 use crate::data::Table;
+use crate::data::config::DataConfig;
 use crate::data::preprocess::{Preprocessor, TargetEncoder};
-use crate::data::split::train_test_split;
 use crate::error::{Error, Result};
 use crate::metrics;
+use crate::prepare::{SplitOptions, prepare};
 use crate::registry::Registry;
-use crate::task::{Task, infer_task};
+use crate::task::Task;
 
 /// Options of one training run; [`TrainOptions::new`] gives the defaults.
 #[derive(Clone, Debug)]
@@ -50,6 +51,9 @@ pub struct TrainOptions {
     pub validation_fraction: f64,
     pub seed: u64,
     pub device: Device,
+    /// Reading, column types, missing values, scaling, encoding, feature engineering and
+    /// selection, on-the-fly augmentation.
+    pub data: DataConfig,
 }
 
 impl TrainOptions {
@@ -70,6 +74,7 @@ impl TrainOptions {
             validation_fraction: 0.1,
             seed: 42,
             device: Device::Cpu,
+            data: DataConfig::default(),
         }
     }
 
@@ -93,6 +98,7 @@ impl TrainOptions {
             ));
         }
         self.optimizer.validate()?;
+        self.data.validate()?;
         Ok(())
     }
 }
@@ -174,82 +180,32 @@ pub fn train_csv(
 ) -> Result<TrainOutcome> {
     opts.validate()?;
     let started = Instant::now();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let sha = format!("{:x}", Sha256::digest(&bytes));
-    let table = Table::from_bytes(path, &bytes)?;
-    for t in &opts.targets {
-        table.col_index(t)?;
-    }
-    let task = match opts.task {
-        Some(t) => t,
-        None => infer_task(&table, &opts.targets)?,
+    let split = SplitOptions {
+        test_fraction: opts.test_fraction,
+        validation_fraction: opts.validation_fraction,
+        seed: opts.seed,
     };
-    if task == Task::Classification && opts.targets.len() > 1 {
-        return Err(Error::Config(
-            "classification takes a single target column".into(),
-        ));
-    }
-    let features: Vec<String> = table
-        .headers
-        .iter()
-        .filter(|h| !opts.targets.contains(h))
-        .cloned()
-        .collect();
-    if features.is_empty() {
-        return Err(Error::InvalidData(format!(
-            "{}: no feature columns besides the target",
-            path.display()
-        )));
-    }
-    // Validate every feature cell up front, so a bad value is reported with its position
-    // before any work is done.
-    for f in &features {
-        table.numeric_column(f)?;
-    }
-
-    // Splits: test, then validation out of the rest; stratified for classification.
-    let strat: Option<Vec<usize>> = if task == Task::Classification {
-        let enc = TargetEncoder::fit_classes(&table, &opts.targets[0])?;
-        Some(enc.encode(&table)?.iter().map(|&v| v as usize).collect())
-    } else {
-        None
-    };
+    let prep = prepare(path, &opts.targets, opts.task, &opts.data, &split)?;
+    let task = prep.task;
+    let table = &prep.table;
+    let sha = table.sha256.clone().unwrap_or_default();
     let n = table.n_rows();
-    if n < 4 {
-        return Err(Error::InvalidData(format!(
-            "{}: {n} data rows are too few to train and test",
-            path.display()
-        )));
-    }
-    let (trval, test) = train_test_split(n, opts.test_fraction, opts.seed, strat.as_deref());
-    let trval_strat: Option<Vec<usize>> = strat
-        .as_ref()
-        .map(|s| trval.iter().map(|&i| s[i]).collect());
-    let (tr_local, val_local) = if opts.validation_fraction > 0.0 && trval.len() >= 10 {
-        train_test_split(
-            trval.len(),
-            opts.validation_fraction,
-            opts.seed ^ 0x5EED,
-            trval_strat.as_deref(),
-        )
-    } else {
-        ((0..trval.len()).collect(), Vec::new())
-    };
-    let train_rows: Vec<usize> = tr_local.iter().map(|&i| trval[i]).collect();
-    let val_rows: Vec<usize> = val_local.iter().map(|&i| trval[i]).collect();
     let (t_train, t_val, t_test) = (
-        table.select_rows(&train_rows),
-        table.select_rows(&val_rows),
-        table.select_rows(&test),
+        table.select_rows(&prep.train),
+        table.select_rows(&prep.validation),
+        table.select_rows(&prep.test),
     );
 
     // Preprocessing fitted on the training part only.
-    let pre = Preprocessor::fit(&t_train, &features)?;
     let target = match task {
         Task::Classification => TargetEncoder::fit_classes(&t_train, &opts.targets[0])?,
         Task::Regression => TargetEncoder::fit_regression(&t_train, &opts.targets)?,
     };
-    let nf = features.len();
+    let y_sel = target.values(&t_train)?;
+    let (pre, notes) = Preprocessor::fit(&t_train, &prep.schema, &opts.data, Some(&y_sel))?;
+    let mut data_report = prep.report.clone();
+    data_report.warnings.extend(notes);
+    let nf = pre.n_features();
     let out_dim = target.output_dim();
     let ycols = if task == Task::Classification {
         1
@@ -258,7 +214,8 @@ pub fn train_csv(
     };
     let xtr = pre.transform(&t_train)?;
     let ytr = target.encode(&t_train)?;
-    let train = upload(&xtr, &ytr, t_train.n_rows(), nf, ycols, opts.device)?;
+    let mut train = upload(&xtr, &ytr, t_train.n_rows(), nf, ycols, opts.device)?;
+    let augmenter = Augmenter::new(&opts.data.augment, &pre, task, opts.seed);
     let val = if t_val.n_rows() > 0 {
         Some(upload(
             &pre.transform(&t_val)?,
@@ -330,6 +287,11 @@ pub fn train_csv(
     let mut order: Vec<usize> = (0..train.rows).collect();
     let mut idx_host: Vec<f32> = Vec::with_capacity(bs);
     for epoch in 1..=opts.epochs {
+        if let Some(a) = &augmenter {
+            let (xa, ya) = a.epoch(&xtr, &ytr, nf, ycols, epoch as u64);
+            copy_from_host(&mut train.x, &xa)?;
+            copy_from_host(&mut train.y, &ya)?;
+        }
         let mut r = epoch_rng.fork(epoch as u64);
         r.shuffle(&mut order);
         backend::fill(loss_acc.view_mut(), 0.0)?;
@@ -452,6 +414,7 @@ pub fn train_csv(
         },
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         neurite_version: env!("CARGO_PKG_VERSION").to_string(),
+        data: data_report,
     };
     let cpu_model = model.to_device(Device::Cpu)?;
     let bundle = Bundle {
