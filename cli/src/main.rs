@@ -28,6 +28,14 @@ enum Command {
     Train(Box<commands::train::TrainArgs>),
     /// Predict with a saved model on the rows of a CSV file.
     Predict(commands::predict::PredictArgs),
+    /// Prepare, augment or synthesize data.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
+    /// Explore a CSV: column summary, target distribution, correlations; HTML report.
+    Eda(Box<commands::eda::EdaArgs>),
+    /// Feature analysis of a trained model.
+    #[command(subcommand)]
+    Features(commands::features::FeaturesCommand),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +43,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a, &cli.models_dir),
         Command::Predict(a) => commands::predict::run(a, &cli.models_dir),
+        Command::Data(c) => commands::data::run(c),
+        Command::Eda(a) => commands::eda::run(*a),
+        Command::Features(c) => commands::features::run(c, &cli.models_dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,9 +14,15 @@ pub mod task;
 #[cfg(feature = "train")]
 pub mod augment;
 #[cfg(feature = "train")]
+pub mod eda;
+#[cfg(feature = "train")]
+pub mod importance;
+#[cfg(feature = "train")]
 pub mod metrics;
 #[cfg(feature = "train")]
 pub mod prepare;
+#[cfg(feature = "train")]
+pub mod synth;
 #[cfg(feature = "train")]
 pub mod train;
 

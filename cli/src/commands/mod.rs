@@ -1,5 +1,9 @@
 //! One module per subcommand.
 
+pub mod data;
+pub mod data_args;
+pub mod eda;
+pub mod features;
 pub mod predict;
 pub mod train;
 

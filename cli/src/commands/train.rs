@@ -60,6 +60,8 @@ pub struct TrainArgs {
     /// No per-epoch output.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
 }
 
 pub fn run(a: TrainArgs, models_dir: &Path) -> Result<()> {
@@ -68,6 +70,7 @@ pub fn run(a: TrainArgs, models_dir: &Path) -> Result<()> {
         bail!("--target needs at least one column name");
     }
     let mut o = TrainOptions::new(targets);
+    o.data = a.data.to_config()?;
     o.name = a.name;
     if let Some(v) = a.epochs {
         o.epochs = v;
@@ -138,8 +141,11 @@ pub fn run(a: TrainArgs, models_dir: &Path) -> Result<()> {
         eprintln!();
     }
     let m = &out.manifest;
+    super::data_args::print_warnings(&m.data.warnings);
     if a.json {
         let v = json!({
+            "warnings": m.data.warnings,
+            "rows_dropped_missing_target": m.data.rows_dropped_missing_target,
             "name": m.name,
             "version": m.version,
             "path": out.dir.display().to_string(),

@@ -108,7 +108,8 @@ pub fn infer_schema(table: &Table, cfg: &DataConfig, exclude: &[String]) -> Resu
     Ok(schema)
 }
 
-fn infer_column(table: &Table, c: usize, cfg: &DataConfig) -> Result<ColumnInfo> {
+/// Infer one column (the config's overrides applied).
+pub fn infer_column(table: &Table, c: usize, cfg: &DataConfig) -> Result<ColumnInfo> {
     let name = &table.headers[c];
     let n = table.n_rows();
     let mut info = ColumnInfo {
