@@ -259,6 +259,22 @@ fn read_header(path: &Path, bytes: &[u8], delimiter: u8) -> Result<(Vec<String>,
     Ok((headers, data_start, lines))
 }
 
+/// When the header was read as one column that holds another likely delimiter, say so.
+pub fn delimiter_hint(headers: &[String]) -> String {
+    if headers.len() != 1 {
+        return String::new();
+    }
+    for (d, name) in [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")] {
+        if headers[0].contains(d) {
+            return format!(
+                " (the header was read as a single column: the file looks {name}-delimited; \
+                 set it with --delimiter)"
+            );
+        }
+    }
+    String::new()
+}
+
 /// A piece of the input ending at a record boundary.
 struct Chunk {
     bytes: Vec<u8>,
@@ -444,6 +460,7 @@ impl ChunkError {
                 line,
                 expected,
                 found,
+                hint: delimiter_hint(headers),
             },
             ChunkErrorKind::Utf8 { field } => Error::Cell {
                 path: path.into(),

@@ -310,25 +310,8 @@ impl Table {
                 path: self.path.clone(),
                 column: name.to_string(),
                 available: self.headers.join(", "),
-                hint: self.delimiter_hint(),
+                hint: super::reader::delimiter_hint(&self.headers),
             })
-    }
-
-    /// When the whole header is one column holding another likely delimiter, say so.
-    fn delimiter_hint(&self) -> String {
-        if self.headers.len() != 1 {
-            return String::new();
-        }
-        let h = &self.headers[0];
-        for (d, name) in [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")] {
-            if h.contains(d) {
-                return format!(
-                    " (the header was read as a single column: the file looks {name}-delimited; \
-                     set it with --delimiter)"
-                );
-            }
-        }
-        String::new()
     }
 
     pub fn column(&self, name: &str) -> Result<&Column> {
