@@ -104,6 +104,16 @@ impl TransformReport {
     }
 }
 
+/// The preprocessor as the JSON stored in a manifest (floats written so they read back
+/// bit for bit: the `float_roundtrip` parser is enabled).
+pub fn to_json(p: &Preprocessor) -> serde_json::Result<String> {
+    serde_json::to_string(p)
+}
+
+pub fn from_json(s: &str) -> serde_json::Result<Preprocessor> {
+    serde_json::from_str(s)
+}
+
 /// A base feature: its values, name, and whether it is a number that gets scaled and enters
 /// polynomial terms.
 struct Base {
