@@ -426,6 +426,47 @@ mod tests {
     }
 
     #[test]
+    fn per_epoch_augmentation_touches_only_continuous_features() {
+        let mut s = String::from("x,c,y\n");
+        for i in 0..40 {
+            s.push_str(&format!("{},{},{}\n", i * 3, ["u", "v"][i % 2], i % 2));
+        }
+        let t = Table::from_bytes(Path::new("t.csv"), s.as_bytes()).unwrap();
+        let cfg = DataConfig::default();
+        let schema = infer_schema(&t, &cfg, &["y".into()]).unwrap();
+        let (pre, _) = Preprocessor::fit(&t, &schema, &cfg, None).unwrap();
+        assert_eq!(pre.continuous_mask(), [true, false, false]);
+        let x = pre.transform(&t).unwrap();
+        let y: Vec<f32> = (0..40).map(|i| (i % 2) as f32).collect();
+        let aug = AugmentConfig {
+            noise: Some(0.1),
+            mixup: None,
+        };
+        let a = Augmenter::new(&aug, &pre, Task::Classification, 7).unwrap();
+        let (x1, y1) = a.epoch(&x, &y, 3, 1, 1);
+        let (x2, _) = a.epoch(&x, &y, 3, 1, 2);
+        assert_eq!(y1, y);
+        assert_ne!(x1, x2, "each epoch draws new noise");
+        for r in 0..40 {
+            assert_ne!(x1[r * 3], x[r * 3]);
+            assert_eq!(&x1[r * 3 + 1..r * 3 + 3], &x[r * 3 + 1..r * 3 + 3]);
+        }
+        assert_eq!(a.epoch(&x, &y, 3, 1, 1).0, x1, "seeded");
+        // Training with it runs end to end.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("aug.csv");
+        std::fs::write(&p, s).unwrap();
+        let mut o = crate::train::TrainOptions::new(vec!["y".into()]);
+        o.epochs = 3;
+        o.data.augment = AugmentConfig {
+            noise: Some(0.05),
+            mixup: Some(0.2),
+        };
+        let reg = crate::Registry::new(dir.path().join("m"));
+        crate::train::train_csv(&p, &o, &reg, &mut |_| {}).unwrap();
+    }
+
+    #[test]
     fn methods_make_rows() {
         let mut s = String::from("a,b,c,y\n");
         for i in 0..30 {
