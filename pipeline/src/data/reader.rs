@@ -54,26 +54,37 @@ fn read_pass(
 ) -> std::result::Result<Result<Table>, Restart> {
     let mut splitter = Splitter::new(src, opts.sha256);
     let io_err = |e: std::io::Error| Error::io(path, e);
+    // Detect the delimiter from the first block before any scanning, so the splitter knows
+    // which byte ends a field (a quote opens a field only right after one).
+    let delimiter = match splitter.prime() {
+        Ok(head) => {
+            let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+            opts.delimiter.unwrap_or_else(|| detect_delimiter(head))
+        }
+        Err(e) => return Ok(Err(io_err(e))),
+    };
+    splitter.delimiter = Some(delimiter);
     let first = match splitter.next_chunk() {
         Ok(Some(c)) => c,
         Ok(None) => return Ok(Err(Error::EmptyFile { path: path.into() })),
         Err(e) => return Ok(Err(io_err(e))),
     };
     let mut first_bytes = first.bytes;
-    if first_bytes.starts_with(b"\xEF\xBB\xBF") {
+    let bom = if first_bytes.starts_with(b"\xEF\xBB\xBF") {
         first_bytes.drain(..3);
-    }
+        3
+    } else {
+        0
+    };
     if first_bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Err(Error::EmptyFile { path: path.into() }));
     }
-    let delimiter = opts
-        .delimiter
-        .unwrap_or_else(|| detect_delimiter(&first_bytes));
+    let first_unterminated = first.unterminated_at.map(|o| o.saturating_sub(bom));
     let (headers, data_start, header_lines) = match read_header(path, &first_bytes, delimiter) {
         Ok(h) => h,
         Err(e) => return Ok(Err(e)),
     };
-    if first.unterminated_at.is_some_and(|o| o < data_start) {
+    if first_unterminated.is_some_and(|o| o < data_start) {
         return Ok(Err(Error::Csv {
             path: path.into(),
             line: 1,
@@ -164,8 +175,12 @@ fn read_pass(
     }))
 }
 
+/// Line breaks in `b`: `\n`, and a `\r` not followed by `\n` (old Mac files, which the csv
+/// crate also reads as record ends).
 fn count_newlines(b: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', b).count() as u64
+    memchr::memchr2_iter(b'\n', b'\r', b)
+        .filter(|&i| b[i] == b'\n' || b.get(i + 1) != Some(&b'\n'))
+        .count() as u64
 }
 
 /// Pick the delimiter from the first lines: the candidate that appears the same non-zero number
@@ -286,6 +301,8 @@ struct Chunk {
 /// only at the start of one (as the csv crate reads them); `""` inside a quoted field is an
 /// escaped quote.
 struct Splitter<R> {
+    /// The field delimiter once known; until then every candidate ends a field.
+    delimiter: Option<u8>,
     src: R,
     carry: Vec<u8>,
     /// Scan state at the end of `carry`.
@@ -305,6 +322,7 @@ struct Splitter<R> {
 impl<R: Read> Splitter<R> {
     fn new(src: R, sha: bool) -> Self {
         Splitter {
+            delimiter: None,
             src,
             carry: Vec::new(),
             in_quote: false,
@@ -340,6 +358,24 @@ impl<R: Read> Splitter<R> {
         Ok(got)
     }
 
+    /// Whether a quote right after `b` opens a quoted field.
+    fn ends_field(&self, b: u8) -> bool {
+        b == b'\n'
+            || b == b'\r'
+            || match self.delimiter {
+                Some(d) => b == d,
+                None => matches!(b, b',' | b';' | b'\t' | b'|'),
+            }
+    }
+
+    /// Read the first block without scanning it (so the delimiter can be detected from it).
+    fn prime(&mut self) -> std::io::Result<&[u8]> {
+        if self.carry.is_empty() && !self.eof && self.fill()? == 0 {
+            self.eof = true;
+        }
+        Ok(&self.carry)
+    }
+
     /// Scan `carry[scanned..]`, updating the quote state and `safe_end`.
     fn scan(&mut self) {
         let new = &self.carry[self.scanned..];
@@ -347,14 +383,13 @@ impl<R: Read> Splitter<R> {
             // Fast path: no quote at all, every newline is a boundary.
             if let Some(p) = memchr::memrchr(b'\n', new) {
                 self.safe_end = self.scanned + p + 1;
-                self.at_field_start = p + 1 == new.len();
-            } else if let Some(&b) = new.last() {
-                self.at_field_start = b == b'\r';
+            }
+            if let Some(&b) = new.last() {
+                self.at_field_start = self.ends_field(b);
             }
             self.scanned = self.carry.len();
             return;
         }
-        let delim_like = |b: u8| b == b'\n' || b == b'\r';
         let mut i = self.scanned;
         let n = self.carry.len();
         while i < n {
@@ -385,9 +420,7 @@ impl<R: Read> Splitter<R> {
                 self.safe_end = i + 1;
                 self.at_field_start = true;
             } else {
-                // Any delimiter candidate ends a field; being generous here only matters for a
-                // quote right after it, which then opens a field as the parser would.
-                self.at_field_start = delim_like(b) || matches!(b, b',' | b';' | b'\t' | b'|');
+                self.at_field_start = self.ends_field(b);
             }
             i += 1;
         }
@@ -396,6 +429,20 @@ impl<R: Read> Splitter<R> {
 
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
+            if self.scanned < self.carry.len() {
+                self.scan();
+            }
+            if self.safe_end >= BLOCK || (self.safe_end > 0 && self.carry.len() >= 2 * BLOCK) {
+                let rest = self.carry.split_off(self.safe_end);
+                let bytes = std::mem::replace(&mut self.carry, rest);
+                self.scanned -= self.safe_end;
+                self.open_at = self.open_at.saturating_sub(self.safe_end);
+                self.safe_end = 0;
+                return Ok(Some(Chunk {
+                    bytes,
+                    unterminated_at: None,
+                }));
+            }
             if self.eof {
                 if self.carry.is_empty() {
                     return Ok(None);
@@ -409,22 +456,8 @@ impl<R: Read> Splitter<R> {
                     unterminated_at: unterminated,
                 }));
             }
-            let got = self.fill()?;
-            if got == 0 {
+            if self.fill()? == 0 {
                 self.eof = true;
-                continue;
-            }
-            self.scan();
-            if self.safe_end >= BLOCK || (self.safe_end > 0 && self.carry.len() >= 2 * BLOCK) {
-                let rest = self.carry.split_off(self.safe_end);
-                let bytes = std::mem::replace(&mut self.carry, rest);
-                self.scanned -= self.safe_end;
-                self.open_at = self.open_at.saturating_sub(self.safe_end);
-                self.safe_end = 0;
-                return Ok(Some(Chunk {
-                    bytes,
-                    unterminated_at: None,
-                }));
             }
         }
     }
@@ -775,8 +808,14 @@ mod tests {
         // a quote inside an unquoted field is text, not a quote
         let t = parse(b"h,w\n5'10\",1\n6',2\n").unwrap();
         assert_eq!(t.cell(0, 0), "5'10\"");
+        // ... also after a character that is a delimiter elsewhere, not in this file
+        let t = parse(b"h,w\nx;\"y,1\nz,2\n").unwrap();
+        assert_eq!(t.cell(0, 0), "x;\"y");
         let e = parse(b"a,b\n1,2\n\n3,4,5\n").unwrap_err().to_string();
         assert!(e.contains("t.csv:4") && e.contains("found 3"), "{e}");
+        // Bare carriage returns end lines too (found by fuzzing: two records on one "line").
+        let t = parse(b"a,b\r1,2\r3,4\r\n5,6\n").unwrap();
+        assert_eq!(t.lines, vec![2, 3, 4]);
         let e = parse(b"\xEF\xBB\xBFa,b\n1\n").unwrap_err().to_string();
         assert!(e.contains("t.csv:2"), "{e}");
     }
@@ -806,6 +845,41 @@ mod tests {
         assert_eq!(t.lines[n - 1], n as u64 + 1);
         let e = t.numeric_column("b").unwrap_err().to_string();
         assert!(e.contains(&format!("t.csv:{}", n - 5 + 2)), "{e}");
+    }
+
+    #[test]
+    fn quoted_newlines_across_block_boundaries() {
+        // Every row has a quoted field holding a newline, so some block boundary falls right
+        // after a delimiter and before a quote, or inside the quotes.
+        let mut s = String::from("i,q,z\n");
+        let n = 200_000;
+        for i in 0..n {
+            s.push_str(&format!("{i},\"a{i}\nb\"\"c\",x\n"));
+        }
+        assert!(s.len() > 3 * BLOCK);
+        let t = parse(s.as_bytes()).unwrap();
+        assert_eq!(t.n_rows(), n);
+        assert_eq!(t.cell(1, 7), "a7\nb\"c");
+        assert_eq!(t.lines[n - 1], 2 * n as u64);
+    }
+
+    #[test]
+    fn a_quote_opening_a_block_after_a_delimiter() {
+        // The first block has no quote and ends with the delimiter; the next one starts with a
+        // quoted field holding a newline, which must not be taken for a record boundary.
+        let mut s = String::from("a,b\n123,2\n");
+        while s.len() < BLOCK - 2 {
+            s.push_str("1,2\n");
+        }
+        assert_eq!(s.len(), BLOCK - 2);
+        s.push_str("1,\"x\ny\"\n");
+        for _ in 0..300_000 {
+            s.push_str("5,6\n");
+        }
+        let t = parse(s.as_bytes()).unwrap();
+        let r = (BLOCK - 2 - 10) / 4 + 1;
+        assert_eq!(t.cell(1, r), "x\ny");
+        assert_eq!(t.n_rows(), r + 1 + 300_000);
     }
 
     #[test]
