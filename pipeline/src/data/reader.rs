@@ -97,7 +97,7 @@ fn read_pass(
     let mut line_base = header_lines;
     let mut pending = vec![Chunk {
         bytes: first_bytes[data_start..].to_vec(),
-        unterminated_at: first.unterminated_at.map(|o| o.saturating_sub(data_start)),
+        unterminated_at: first_unterminated.map(|o| o.saturating_sub(data_start)),
     }];
     drop(first_bytes);
     let batch = 2 * rayon::current_num_threads().max(1);
@@ -121,7 +121,7 @@ fn read_pass(
         for (chunk, p) in pending.iter().zip(parsed) {
             if let Some(off) = chunk.unterminated_at {
                 // Records before the open quote are fine; report the quote itself.
-                let before = &chunk.bytes[..off];
+                let before = &chunk.bytes[..off.min(chunk.bytes.len())];
                 let line = line_base + count_newlines(before) + 1;
                 let line_start = before
                     .iter()
@@ -816,6 +816,12 @@ mod tests {
         // Bare carriage returns end lines too (found by fuzzing: two records on one "line").
         let t = parse(b"a,b\r1,2\r3,4\r\n5,6\n").unwrap();
         assert_eq!(t.lines, vec![2, 3, 4]);
+        let e = parse(b"\xEF\xBB\xBFa,b\n1\n").unwrap_err().to_string();
+        assert!(e.contains("t.csv:2"), "{e}");
+        // An unterminated quote after a BOM (found by the proptest harness: an offset that
+        // forgot the BOM).
+        let e = parse(b"\xEF\xBB\xBFa,b\n1,\"x\n").unwrap_err().to_string();
+        assert!(e.contains("t.csv:2") && e.contains("unterminated"), "{e}");
         let e = parse(b"\xEF\xBB\xBFa,b\n1\n").unwrap_err().to_string();
         assert!(e.contains("t.csv:2"), "{e}");
     }
