@@ -47,6 +47,14 @@ enum Command {
     Doctor(commands::doctor::DoctorArgs),
     /// Write a commented starter model configuration.
     Init(commands::config::InitArgs),
+    /// Prepare, augment or synthesize data.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
+    /// Explore a CSV: column summary, target distribution, correlations; HTML report.
+    Eda(Box<commands::eda::EdaArgs>),
+    /// Feature analysis of a trained model.
+    #[command(subcommand)]
+    Features(commands::features::FeaturesCommand),
 }
 
 /// Exit quietly when stdout is closed (`neurite … | head`), like other Unix tools, instead of
@@ -81,6 +89,9 @@ fn main() -> ExitCode {
         Command::Init(a) => commands::config::init(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Data(c) => commands::data::run(c),
+        Command::Eda(a) => commands::eda::run(*a),
+        Command::Features(c) => commands::features::run(c, &paths.models),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,13 +9,20 @@ use neurite_engine::nn::{Mlp, MlpSpec};
 use neurite_engine::{DType, Device, Loss, OptimizerSpec, Tensor, io};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Table;
-use crate::data::preprocess::{Preprocessor, TargetEncoder};
+use crate::data::config::DataConfig;
+use crate::data::infer::ColumnInfo;
+use crate::data::preprocess::{Preprocessor, TargetEncoder, TransformReport};
+use crate::data::{ReadOptions, Table};
 use crate::error::{Error, Result};
 use crate::task::Task;
 
 /// The manifest format this build writes; it reads this and every older version.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 1: numeric inputs only, standardized (`preprocessor: {features, scaler: {mean, scale}}`).
+/// - 2: typed inputs (numbers, booleans, categories, dates) with imputation, encoding, feature
+///   engineering, scaling and selection (`preprocessor: {inputs, scaler, features, …}`), and
+///   the `data` section (config, schema, warnings).
+pub const FORMAT_VERSION: u32 = 2;
 
 pub const MANIFEST_FILE: &str = "model.json";
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
@@ -134,6 +141,9 @@ pub struct Manifest {
     pub experiment: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// How the data was read and prepared (absent in version-1 manifests).
+    #[serde(default)]
+    pub data: DataReport,
 }
 
 impl Manifest {
@@ -144,6 +154,18 @@ impl Manifest {
             Task::Classification => Head::Softmax,
         })
     }
+}
+
+/// The data side of a training run: the options, the inferred columns, and what was dropped
+/// or warned about.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DataReport {
+    pub config: DataConfig,
+    /// Every column but the targets, with its inferred type (and why it is not a feature).
+    pub columns: Vec<ColumnInfo>,
+    pub rows_dropped_missing_target: usize,
+    pub rows_dropped_missing_values: usize,
+    pub warnings: Vec<String>,
 }
 
 /// A model ready for inference.
@@ -281,6 +303,22 @@ impl Bundle {
                 ),
             });
         }
+        let mut head = head;
+        if fv < 2 {
+            // Version 1: convert the numeric-only preprocessor to the current shape.
+            let old = head
+                .get_mut("preprocessor")
+                .map(serde_json::Value::take)
+                .unwrap_or_default();
+            let pre = Preprocessor::from_v1(old).map_err(|detail| Error::Manifest {
+                path: mpath.clone(),
+                detail: format!("preprocessor: {detail}"),
+            })?;
+            head["preprocessor"] = serde_json::to_value(&pre).map_err(|e| Error::Manifest {
+                path: mpath.clone(),
+                detail: e.to_string(),
+            })?;
+        }
         let manifest: Manifest = serde_json::from_value(head).map_err(|e| Error::Manifest {
             path: mpath.clone(),
             detail: e.to_string(),
@@ -308,45 +346,70 @@ impl Bundle {
         })
     }
 
-    /// The fields a prediction request must provide, in order.
+    /// The fields a prediction request must provide, in order: the raw input columns with the
+    /// kinds inferred in training (categories as fitted); a field with an imputer is optional.
     pub fn input_schema(&self) -> Vec<crate::schema::InputField> {
         self.manifest
             .preprocessor
-            .features
+            .inputs
             .iter()
-            .map(|f| crate::schema::InputField {
-                name: f.clone(),
-                kind: crate::schema::FieldKind::Number,
-                required: true,
+            .map(|i| crate::schema::InputField {
+                name: i.name.clone(),
+                kind: i.field_kind(),
+                required: i.imputer.is_none(),
             })
             .collect()
     }
 
     /// Predict for rows given as strings, one cell per field of [`Bundle::input_schema`] in
-    /// that order. A bad value is an [`Error::Input`] naming its row (0-based) and field.
+    /// that order. A bad value is an [`Error::Input`] naming its row (0-based) and field; an
+    /// empty cell of an optional field is imputed; an unseen category encodes as all zeros.
     pub fn predict_rows(&self, rows: &[Vec<String>]) -> Result<Predictions> {
-        let schema = self.input_schema();
-        let headers: Vec<String> = schema.iter().map(|f| f.name.clone()).collect();
-        let table = Table::from_rows("request", headers, rows)?;
-        self.predict_table(&table).map_err(|e| match e {
-            Error::Cell {
-                line,
-                column,
-                detail,
-                ..
-            } => Error::Input {
-                row: line.saturating_sub(2) as usize,
-                field: column,
-                detail,
-            },
-            other => other,
-        })
+        Ok(self.predict_rows_report(rows)?.0)
     }
 
-    /// Predict for every row of `table` (which must hold the feature columns).
+    /// [`Bundle::predict_rows`], with the count of unseen categories (and imputed cells) per
+    /// field.
+    pub fn predict_rows_report(
+        &self,
+        rows: &[Vec<String>],
+    ) -> Result<(Predictions, TransformReport)> {
+        let table = self.request_table(rows)?;
+        self.predict_table_report(&table).map_err(cell_to_input)
+    }
+
+    /// The model's input matrix for request rows (what [`Bundle::predict_rows`] feeds the
+    /// network).
+    pub fn transform_rows(&self, rows: &[Vec<String>]) -> Result<Vec<f32>> {
+        let table = self.request_table(rows)?;
+        self.manifest
+            .preprocessor
+            .transform(&table)
+            .map_err(cell_to_input)
+    }
+
+    fn request_table(&self, rows: &[Vec<String>]) -> Result<Table> {
+        let pre = &self.manifest.preprocessor;
+        Table::from_rows_with("request", pre.input_names(), rows, &pre.text_inputs())
+    }
+
+    /// How to read a CSV file of inputs for this model (categories and dates stay text).
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            delimiter: self.manifest.data.config.delimiter_byte().ok().flatten(),
+            text_columns: self.manifest.preprocessor.text_inputs(),
+            sha256: false,
+        }
+    }
+
+    /// Predict for every row of `table` (which must hold the input columns).
     pub fn predict_table(&self, table: &Table) -> Result<Predictions> {
-        let x = self.manifest.preprocessor.transform(table)?;
-        self.predict_matrix(&x, table.n_rows())
+        Ok(self.predict_table_report(table)?.0)
+    }
+
+    pub fn predict_table_report(&self, table: &Table) -> Result<(Predictions, TransformReport)> {
+        let (x, report) = self.manifest.preprocessor.transform_report(table)?;
+        Ok((self.predict_matrix(&x, table.n_rows())?, report))
     }
 
     /// Predict from preprocessed inputs `rows × n_features`.
@@ -403,6 +466,23 @@ impl Bundle {
                 }
             }
         })
+    }
+}
+
+/// A cell error in a request table becomes an input error naming the row (0-based).
+fn cell_to_input(e: Error) -> Error {
+    match e {
+        Error::Cell {
+            line,
+            column,
+            detail,
+            ..
+        } => Error::Input {
+            row: line.saturating_sub(2) as usize,
+            field: column,
+            detail,
+        },
+        other => other,
     }
 }
 

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::data::config::DataConfig;
 use crate::error::{Error, Result};
 
 /// The whole training configuration (the model config file has exactly these keys).
@@ -39,7 +40,9 @@ pub struct TrainConfig {
     pub optimizer: OptimizerSpec,
     pub training: TrainingConfig,
     pub callbacks: CallbacksConfig,
-    pub data: DataSplitConfig,
+    /// Reading, column types, missing values, scaling, encoding, feature engineering and
+    /// selection, augmentation, and the splits.
+    pub data: DataConfig,
 }
 
 impl Default for TrainConfig {
@@ -55,7 +58,7 @@ impl Default for TrainConfig {
             optimizer: OptimizerSpec::adam(1e-3),
             training: TrainingConfig::default(),
             callbacks: CallbacksConfig::default(),
-            data: DataSplitConfig::default(),
+            data: DataConfig::default(),
         }
     }
 }
@@ -313,26 +316,6 @@ impl Default for ReduceLrConfig {
             min_delta: 1e-4,
             cooldown: 0,
             min_lr: 0.0,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DataSplitConfig {
-    pub test_fraction: f64,
-    /// Of what remains after the test split.
-    pub validation_fraction: f64,
-    /// Stratify splits by class (classification only).
-    pub stratify: bool,
-}
-
-impl Default for DataSplitConfig {
-    fn default() -> Self {
-        DataSplitConfig {
-            test_fraction: 0.2,
-            validation_fraction: 0.1,
-            stratify: true,
         }
     }
 }
@@ -692,12 +675,7 @@ impl TrainConfig {
                 ));
             }
         }
-        let d = &self.data;
-        if !(0.0..0.9).contains(&d.test_fraction) || !(0.0..0.9).contains(&d.validation_fraction) {
-            return bad(
-                "data.test_fraction and data.validation_fraction must be in [0, 0.9)".into(),
-            );
-        }
+        self.data.validate()?;
         if let Some(c) = self.training.gradient_clip_norm
             && (c.is_nan() || c <= 0.0)
         {

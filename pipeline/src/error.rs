@@ -17,12 +17,14 @@ pub enum Error {
     #[error("{path}: the file has a header but no data rows")]
     NoRows { path: PathBuf },
 
-    #[error("{path}:{line}: expected {expected} fields like the header, found {found}")]
+    #[error("{path}:{line}: expected {expected} fields like the header, found {found}{hint}")]
     RaggedRow {
         path: PathBuf,
         line: u64,
         expected: usize,
         found: usize,
+        /// A hint on the likely cause (a wrong delimiter), or empty.
+        hint: String,
     },
 
     #[error("{path}:{line}: column {column:?} (field {field}): {detail}")]
@@ -41,11 +43,13 @@ pub enum Error {
         detail: String,
     },
 
-    #[error("{path}: no column named {column:?}; columns are: {available}")]
+    #[error("{path}: no column named {column:?}; columns are: {available}{hint}")]
     MissingColumn {
         path: PathBuf,
         column: String,
         available: String,
+        /// A hint on the likely cause (a wrong delimiter), or empty.
+        hint: String,
     },
 
     #[error("{path}: duplicate column name {column:?} (fields {first} and {second})")]

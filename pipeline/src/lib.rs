@@ -12,15 +12,25 @@ pub mod schema;
 pub mod task;
 
 #[cfg(feature = "train")]
+pub mod augment;
+#[cfg(feature = "train")]
 pub mod charts;
 #[cfg(feature = "train")]
 pub mod config;
 #[cfg(feature = "train")]
+pub mod eda;
+#[cfg(feature = "train")]
 pub mod experiments;
+#[cfg(feature = "train")]
+pub mod importance;
 #[cfg(feature = "train")]
 pub mod metrics;
 #[cfg(feature = "train")]
+pub mod prepare;
+#[cfg(feature = "train")]
 pub mod report;
+#[cfg(feature = "train")]
+pub mod synth;
 #[cfg(feature = "train")]
 pub mod train;
 

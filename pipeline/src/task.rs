@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Table;
-use crate::data::table::is_missing;
+use crate::data::table::{Column, is_missing};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,14 +41,12 @@ pub fn infer_task(table: &Table, targets: &[String]) -> Result<Task> {
     }
     if targets.len() > 1 {
         let all_binary = targets.iter().all(|t| {
-            table
-                .column(t)
-                .map(|c| {
-                    c.iter()
-                        .filter(|s| !is_missing(s))
-                        .all(|s| parse_bool(s).is_some())
+            table.col_index(t).is_ok_and(|c| {
+                (0..table.n_rows()).all(|r| {
+                    let cell = table.cell(c, r);
+                    is_missing(&cell) || parse_bool(&cell).is_some()
                 })
-                .unwrap_or(false)
+            })
         });
         return Ok(if all_binary {
             Task::Multilabel
@@ -56,22 +54,33 @@ pub fn infer_task(table: &Table, targets: &[String]) -> Result<Task> {
             Task::Regression
         });
     }
-    let col = table.column(&targets[0])?;
-    let values: Vec<&String> = col.iter().filter(|s| !is_missing(s)).collect();
-    if values.iter().any(|s| s.parse::<f64>().is_err()) {
-        return Ok(Task::Classification);
-    }
-    let all_int = values.iter().all(|s| s.parse::<i64>().is_ok());
-    if all_int {
-        let mut distinct: Vec<&str> = values.iter().map(|s| s.as_str()).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let n = distinct.len();
-        if n == 2 || (n <= 50 && n * 5 <= values.len()) {
-            return Ok(Task::Classification);
+    let c = table.col_index(&targets[0])?;
+    match &table.columns[c] {
+        Column::Number(n) => Ok(classify_numbers(&n.values, n.integral)),
+        // Any text that is not a number in the target: classes.
+        Column::Text(_) if !table.is_numeric(c) => Ok(Task::Classification),
+        Column::Text(_) => {
+            let v = table.numeric_values(c, true)?;
+            let integral = v.iter().all(|x| x.is_nan() || x.fract() == 0.0);
+            Ok(classify_numbers(&v, integral))
         }
     }
-    Ok(Task::Regression)
+}
+
+/// Integers with few distinct values (at most 50 and at most a fifth of the rows, or exactly
+/// two) are classes; other numbers are a regression target.
+fn classify_numbers(values: &[f32], integral: bool) -> Task {
+    if integral {
+        let mut distinct: Vec<f32> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        let present = distinct.len();
+        distinct.sort_by(f32::total_cmp);
+        distinct.dedup();
+        let n = distinct.len();
+        if n == 2 || (n <= 50 && n * 5 <= present) {
+            return Task::Classification;
+        }
+    }
+    Task::Regression
 }
 
 /// `1/0`, `true/false`, `yes/no`, `y/n`, `t/f` (any case) as a boolean.

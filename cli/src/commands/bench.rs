@@ -39,8 +39,21 @@ pub enum BenchCommand {
 
 pub fn run(a: BenchArgs) -> Result<()> {
     match a.command {
-        BenchCommand::Kernels { quick, threads, filter, max_square, wall, json } => {
-            let opts = BenchOptions { quick, threads, filter, max_square, wall };
+        BenchCommand::Kernels {
+            quick,
+            threads,
+            filter,
+            max_square,
+            wall,
+            json,
+        } => {
+            let opts = BenchOptions {
+                quick,
+                threads,
+                filter,
+                max_square,
+                wall,
+            };
             let report = run_kernel_bench(&opts);
             if json {
                 println!("{}", serde_json::to_string(&report)?);

@@ -49,7 +49,7 @@ pub fn run(a: EvalArgs, paths: &Paths) -> Result<()> {
         }
     }
     if let (
-        neurite_pipeline::data::preprocess::TargetEncoder::Classes { labels, .. },
+        neurite_pipeline::data::target::TargetEncoder::Classes { labels, .. },
         Some(Value::Array(cm)),
     ) = (&m.target, metrics.get("confusion_matrix"))
     {

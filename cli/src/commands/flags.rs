@@ -70,6 +70,29 @@ pub struct TrainFlags {
     /// cpu, cuda, cuda:N or auto.
     #[arg(long)]
     pub device: Option<String>,
+    /// Data options: reading, types, missing values, scaling, encoding, features, selection,
+    /// augmentation (the config's `data:` section).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
+}
+
+/// The keys of `v` that differ from `base` (recursively), so that flags override only what
+/// they set.
+fn changed(v: &Value, base: &Value) -> Option<Value> {
+    match (v, base) {
+        (Value::Object(a), Value::Object(b)) => {
+            let m: Map<String, Value> = a
+                .iter()
+                .filter_map(|(k, x)| match b.get(k) {
+                    Some(y) => changed(x, y).map(|d| (k.clone(), d)),
+                    None => Some((k.clone(), x.clone())),
+                })
+                .collect();
+            (!m.is_empty()).then_some(Value::Object(m))
+        }
+        _ if v == base => None,
+        _ => Some(v.clone()),
+    }
 }
 
 fn set(tree: &mut Value, path: &[&str], v: Value) {
@@ -176,14 +199,43 @@ impl TrainFlags {
         Ok(t)
     }
 
-    /// Merge defaults < neurite.yaml < --config < flags.
+    /// The data flags (without `--data-config`) as a sparse `data:` layer.
+    fn data_layer(&self) -> Result<Option<Value>> {
+        let mut only_flags = self.data.clone();
+        only_flags.data_config = None;
+        let cfg = only_flags.to_config()?;
+        let base = serde_json::to_value(neurite_pipeline::data::DataConfig::default())?;
+        Ok(changed(&serde_json::to_value(cfg)?, &base))
+    }
+
+    /// Merge defaults < neurite.yaml < --config < --data-config < flags.
     pub fn resolve(
         &self,
         global: &GlobalConfig,
         global_path: Option<&std::path::Path>,
     ) -> Result<(TrainConfig, Layered)> {
-        let (mut cfg, mut layered) =
-            config::load_train_config(global, global_path, self.config.as_deref(), self.layer()?)?;
+        let mut flags = self.layer()?;
+        if let Some(d) = self.data_layer()? {
+            flags["data"] = d;
+        }
+        let (mut cfg, mut layered) = match &self.data.data_config {
+            None => config::load_train_config(global, global_path, self.config.as_deref(), flags)?,
+            Some(path) => {
+                // `--data-config` is its own layer, between the model config and the flags.
+                let (_, mut l) = config::load_train_config(
+                    global,
+                    global_path,
+                    self.config.as_deref(),
+                    json!({}),
+                )?;
+                let tree = config::read_tree(path)?;
+                l.push::<TrainConfig>(json!({ "data": tree }), &path.display().to_string())?;
+                l.push::<TrainConfig>(flags, "command line")?;
+                let c: TrainConfig = l.build("configuration")?;
+                c.validate()?;
+                (c, l)
+            }
+        };
         // --activation / --dropout apply to every hidden layer of the merged configuration.
         if self.activation.is_some() || self.dropout.is_some() {
             let mut layers = serde_json::to_value(&cfg.model.hidden_layers)?;

@@ -2,9 +2,13 @@
 
 pub mod bench;
 pub mod config;
+pub mod data;
+pub mod data_args;
 pub mod doctor;
+pub mod eda;
 pub mod eval;
 pub mod experiments;
+pub mod features;
 pub mod flags;
 pub mod models;
 pub mod predict;

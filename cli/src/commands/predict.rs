@@ -15,7 +15,8 @@ pub struct PredictArgs {
     /// Model reference: name, name@vK or name@alias.
     #[arg(long, short)]
     pub model: String,
-    /// CSV file holding the model's feature columns (extra columns are ignored).
+    /// CSV file holding the model's input columns (extra columns are ignored; empty cells are
+    /// imputed as in training).
     pub csv: PathBuf,
     /// Write the predictions to this file instead of stdout.
     #[arg(long, short)]
@@ -83,8 +84,15 @@ fn jsonl(p: &Predictions) -> String {
 
 pub fn run(a: PredictArgs, paths: &Paths) -> Result<()> {
     let bundle = Registry::new(&paths.models).load(&a.model)?;
-    let table = Table::read_csv(&a.csv)?;
-    let pred = bundle.predict_table(&table)?;
+    let table = Table::read_csv_with(&a.csv, &bundle.read_options())?;
+    let (pred, report) = bundle.predict_table_report(&table)?;
+    for (field, n) in &report.unseen {
+        eprintln!(
+            "warning: {}: column {field:?}: {n} row(s) with a category not seen in training \
+             (encoded as all zeros)",
+            a.csv.display()
+        );
+    }
     let text = match a.format.as_str() {
         "csv" => pred.to_csv(&bundle.manifest.target.columns()),
         "jsonl" | "json" => jsonl(&pred),

@@ -77,8 +77,11 @@ pub fn run(a: TrainArgs, paths: &Paths) -> Result<()> {
     }
     let out = train(&a.csv, &cfg, env)?;
     let m = &out.manifest;
+    super::data_args::print_warnings(&m.data.warnings);
     if a.json {
         let v = json!({
+            "warnings": m.data.warnings,
+            "rows_dropped_missing_target": m.data.rows_dropped_missing_target,
             "name": m.name,
             "version": m.version,
             "path": out.dir.display().to_string(),

@@ -1,19 +1,20 @@
-//! Dataset preparation for training: read, split, fit (or reuse) the preprocessing, choose
-//! the output head and loss, compute per-row weights, and put the arrays on the device.
+//! Dataset preparation for training: read and split (through [`crate::prepare`], shared with
+//! `neurite data prepare`), fit (or reuse) the preprocessing, choose the output head and loss,
+//! compute per-row weights, and put the arrays on the device.
 
 use std::path::Path;
 
 use neurite_engine::{Device, Loss, Tensor};
 use neurite_kernels::rng::Rng;
-use sha2::{Digest, Sha256};
 
-use crate::bundle::{Bundle, Head};
+use crate::bundle::{Bundle, DataReport, Head};
 use crate::config::{ClassWeights, TrainConfig};
 use crate::data::Table;
-use crate::data::preprocess::{Preprocessor, TargetEncoder};
-use crate::data::split::train_test_split;
+use crate::data::preprocess::Preprocessor;
+use crate::data::target::TargetEncoder;
 use crate::error::{Error, Result};
-use crate::task::{Task, infer_task};
+use crate::prepare::{SplitOptions, fit_target, prepare as read_and_split, read_options};
+use crate::task::Task;
 
 /// A split resident on the training device.
 pub struct DeviceData {
@@ -33,6 +34,8 @@ pub struct Prepared {
     pub pre: Preprocessor,
     pub target: TargetEncoder,
     pub train: DeviceData,
+    /// Host copies of the training matrices, kept when augmentation redraws them each epoch.
+    pub train_host: Option<(Vec<f32>, Vec<f32>)>,
     pub val: Option<DeviceData>,
     pub t_train: Table,
     pub t_val: Table,
@@ -40,6 +43,7 @@ pub struct Prepared {
     pub rows_total: usize,
     pub rows_replayed: usize,
     pub sha256: String,
+    pub report: DataReport,
 }
 
 /// Options beyond the config: incremental training from a parent and replay of old data.
@@ -55,9 +59,6 @@ pub fn prepare(
     device: Device,
     opts: &PrepareOptions,
 ) -> Result<Prepared> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let table = Table::from_bytes(path, &bytes)?;
     let targets: Vec<String> = match opts.parent {
         Some(p) => p.manifest.target.columns(),
         None => cfg.target.clone(),
@@ -67,81 +68,34 @@ pub fn prepare(
             "no target column: pass --target or set `target:` in the config".into(),
         ));
     }
-    for t in &targets {
-        table.col_index(t)?;
-    }
     let task = match (opts.parent, cfg.task.as_str()) {
-        (Some(p), _) => p.manifest.task,
-        (None, "auto") => infer_task(&table, &targets)?,
-        (None, t) => Task::parse(t).ok_or_else(|| Error::Config(format!("unknown task {t:?}")))?,
+        (Some(p), _) => Some(p.manifest.task),
+        (None, "auto") => None,
+        (None, t) => {
+            Some(Task::parse(t).ok_or_else(|| Error::Config(format!("unknown task {t:?}")))?)
+        }
     };
-    if task == Task::Classification && targets.len() > 1 {
-        return Err(Error::Config(
-            "classification takes a single target column (several binary columns: task multilabel)"
-                .into(),
-        ));
+    let mut data_cfg = cfg.data.clone();
+    // The sample-weight column is neither a feature nor a target.
+    if let Some(w) = &cfg.training.sample_weight_column
+        && !data_cfg.drop.contains(w)
+    {
+        data_cfg.drop.push(w.clone());
     }
-    let weight_col = cfg.training.sample_weight_column.clone();
-    if let Some(w) = &weight_col {
-        table.col_index(w)?;
-    }
-    let features: Vec<String> = match opts.parent {
-        Some(p) => p.manifest.preprocessor.features.clone(),
-        None => table
-            .headers
-            .iter()
-            .filter(|h| !targets.contains(h) && Some(*h) != weight_col.as_ref())
-            .cloned()
-            .collect(),
+    let split = SplitOptions {
+        test_fraction: data_cfg.test_fraction,
+        validation_fraction: data_cfg.validation_fraction,
+        seed: cfg.training.seed,
     };
-    if features.is_empty() {
-        return Err(Error::InvalidData(format!(
-            "{}: no feature columns besides the target",
-            path.display()
-        )));
-    }
-    // Validate every feature cell up front so a bad value is reported with its position
-    // before any work is done.
-    for f in &features {
-        table.numeric_column(f)?;
-    }
-    let n = table.n_rows();
-    if n < 4 {
-        return Err(Error::InvalidData(format!(
-            "{}: {n} data rows are too few to train and test",
-            path.display()
-        )));
-    }
-
-    // Splits: test, then validation out of the rest; stratified for classification.
-    let strat: Option<Vec<usize>> = if task == Task::Classification && cfg.data.stratify {
-        let enc = match opts.parent {
-            Some(p) => p.manifest.target.clone(),
-            None => TargetEncoder::fit_classes(&table, &targets[0])?,
-        };
-        Some(enc.encode(&table)?.iter().map(|&v| v as usize).collect())
-    } else {
-        None
-    };
-    let seed = cfg.training.seed;
-    let (trval, test) = train_test_split(n, cfg.data.test_fraction, seed, strat.as_deref());
-    let trval_strat: Option<Vec<usize>> = strat
-        .as_ref()
-        .map(|s| trval.iter().map(|&i| s[i]).collect());
-    let (tr_local, val_local) = if cfg.data.validation_fraction > 0.0 && trval.len() >= 10 {
-        train_test_split(
-            trval.len(),
-            cfg.data.validation_fraction,
-            seed ^ 0x5EED,
-            trval_strat.as_deref(),
-        )
-    } else {
-        ((0..trval.len()).collect(), Vec::new())
-    };
-    let train_rows: Vec<usize> = tr_local.iter().map(|&i| trval[i]).collect();
-    let val_rows: Vec<usize> = val_local.iter().map(|&i| trval[i]).collect();
-    let mut t_train = table.select_rows(&train_rows);
-    let (t_val, t_test) = (table.select_rows(&val_rows), table.select_rows(&test));
+    let prep = read_and_split(path, &targets, task, &data_cfg, &split)?;
+    let task = prep.task;
+    let table = &prep.table;
+    let sha256 = table.sha256.clone().unwrap_or_default();
+    let (mut t_train, t_val, t_test) = (
+        table.select_rows(&prep.train),
+        table.select_rows(&prep.validation),
+        table.select_rows(&prep.test),
+    );
 
     // Replay: a seeded sample of earlier data joins the training split only.
     let mut rows_replayed = 0;
@@ -151,9 +105,9 @@ pub fn prepare(
                 "--replay-fraction must be in (0, 1], got {frac}"
             )));
         }
-        let old = Table::read_csv(rpath)?;
+        let old = Table::read_csv_with(rpath, &read_options(&data_cfg)?)?;
         let mut idx: Vec<usize> = (0..old.n_rows()).collect();
-        Rng::new(seed).fork(0xBEEF).shuffle(&mut idx);
+        Rng::new(cfg.training.seed).fork(0xBEEF).shuffle(&mut idx);
         idx.truncate(((old.n_rows() as f64) * frac).round() as usize);
         rows_replayed = idx.len();
         t_train.append_rows(&old, &idx)?;
@@ -161,16 +115,16 @@ pub fn prepare(
 
     // Preprocessing: fitted on the training split only; an incremental run keeps its
     // parent's (same inputs, same scaling, same labels).
+    let mut report = prep.report.clone();
     let (pre, target) = match opts.parent {
         Some(p) => (p.manifest.preprocessor.clone(), p.manifest.target.clone()),
-        None => (
-            Preprocessor::fit(&t_train, &features)?,
-            match task {
-                Task::Classification => TargetEncoder::fit_classes(&t_train, &targets[0])?,
-                Task::Regression => TargetEncoder::fit_regression(&t_train, &targets)?,
-                Task::Multilabel => TargetEncoder::fit_multilabel(&t_train, &targets)?,
-            },
-        ),
+        None => {
+            let target = fit_target(task, &t_train, &targets)?;
+            let y = target.values(&t_train)?;
+            let (pre, notes) = Preprocessor::fit(&t_train, &prep.schema, &data_cfg, Some(&y))?;
+            report.warnings.extend(notes);
+            (pre, target)
+        }
     };
     let head = match opts.parent {
         Some(p) => p.manifest.head(),
@@ -179,23 +133,30 @@ pub fn prepare(
     let loss = choose_loss(head, &cfg.loss, cfg.huber_delta)?;
 
     let class_w = class_weights(cfg, &target, &t_train)?;
-    let upload = |t: &Table| -> Result<DeviceData> {
+    let weight_col = cfg.training.sample_weight_column.as_deref();
+    let nf = pre.n_features();
+    let width = target.encoded_width();
+    let upload = |t: &Table, x: &[f32], y: &[f32]| -> Result<DeviceData> {
         let rows = t.n_rows();
-        let x = pre.transform(t)?;
-        let y = target.encode(t)?;
-        let width = target.encoded_width();
-        let w = row_weights(t, &target, &y, class_w.as_deref(), weight_col.as_deref())?;
+        let w = row_weights(t, &target, y, class_w.as_deref(), weight_col)?;
         Ok(DeviceData {
-            x: Tensor::from_slice(&x, [rows, pre.n_features()], device)?,
-            y: Tensor::from_slice(&y, [rows, width], device)?,
+            x: Tensor::from_slice(x, [rows, nf], device)?,
+            y: Tensor::from_slice(y, [rows, width], device)?,
             w: w.map(|w| Tensor::from_slice(&w, [rows, 1], device))
                 .transpose()?,
             rows,
         })
     };
-    let train = upload(&t_train)?;
+    let (xtr, ytr) = (pre.transform(&t_train)?, target.encode(&t_train)?);
+    let train = upload(&t_train, &xtr, &ytr)?;
+    let augmenting = data_cfg.augment.noise.is_some() || data_cfg.augment.mixup.is_some();
+    let train_host = augmenting.then_some((xtr, ytr));
     let val = if t_val.n_rows() > 0 {
-        Some(upload(&t_val)?)
+        Some(upload(
+            &t_val,
+            &pre.transform(&t_val)?,
+            &target.encode(&t_val)?,
+        )?)
     } else {
         None
     };
@@ -206,13 +167,15 @@ pub fn prepare(
         pre,
         target,
         train,
+        train_host,
         val,
         t_train,
         t_val,
         t_test,
-        rows_total: n,
+        rows_total: table.n_rows(),
         rows_replayed,
         sha256,
+        report,
     })
 }
 
@@ -339,13 +302,7 @@ fn row_weights(
         let ci = t.col_index(c)?;
         for (r, &v) in vals.iter().enumerate() {
             if v < 0.0 {
-                return Err(Error::Cell {
-                    path: t.path.clone(),
-                    line: t.lines[r],
-                    column: c.into(),
-                    field: ci + 1,
-                    detail: format!("sample weight {v} is negative"),
-                });
+                return Err(t.cell_error(ci, r, format!("sample weight {v} is negative")));
             }
             w[r] *= v as f64;
         }

@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 
 use crate::bundle::{Bundle, Predictions};
 use crate::data::Table;
-use crate::data::preprocess::{TargetEncoder, raw_matrix};
+use crate::data::preprocess::raw_matrix;
+use crate::data::target::TargetEncoder;
 use crate::error::{Error, Result};
 use crate::metrics::{classification, curves, regression};
 

@@ -26,7 +26,7 @@ use super::data::{DeviceData, PrepareOptions, Prepared, prepare};
 use super::evaluate;
 use crate::bundle::{Bundle, EpochRecord, Head, Manifest, TrainingInfo};
 use crate::config::{HiddenLayer, TrainConfig};
-use crate::data::preprocess::TargetEncoder;
+use crate::data::target::TargetEncoder;
 use crate::error::{Error, Result};
 use crate::experiments::{Experiments, RunStatus};
 use crate::registry::Registry;
@@ -434,6 +434,7 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
         git_commit: git_commit(),
         experiment: Some(experiment.clone()),
         run_id: Some(state.run_id.clone()),
+        data: data.report.clone(),
     };
     let bundle = Bundle {
         manifest: manifest.clone(),
@@ -563,6 +564,11 @@ fn fit_loop(
         .layers
         .iter()
         .any(|l| matches!(l, LayerSpec::BatchNorm { .. }));
+    // On-the-fly augmentation redraws the training matrices each epoch (a pure function of
+    // the seed and the epoch, so resumed runs see the same data).
+    let augmenter = crate::augment::Augmenter::new(&cfg.data.augment, &data.pre, data.task, t.seed);
+    let mut train_x_aug: Option<Tensor> = None;
+    let mut train_y_aug: Option<Tensor> = None;
     for cb in callbacks.iter_mut() {
         cb.on_train_begin(t.epochs)?;
     }
@@ -587,6 +593,29 @@ fn fit_loop(
             *o = i;
         }
         epoch_rng.fork(epoch as u64).shuffle(&mut order);
+        if let (Some(a), Some((xh, yh))) = (&augmenter, &data.train_host) {
+            let (xa, ya) = a.epoch(
+                xh,
+                yh,
+                data.pre.n_features(),
+                data.target.encoded_width(),
+                epoch as u64,
+            );
+            match (&mut train_x_aug, &mut train_y_aug) {
+                (Some(xt), Some(yt)) => {
+                    copy_from_host(xt, &xa)?;
+                    copy_from_host(yt, &ya)?;
+                }
+                _ => {
+                    train_x_aug = Some(Tensor::from_slice(&xa, *train.x.shape(), device)?);
+                    train_y_aug = Some(Tensor::from_slice(&ya, *train.y.shape(), device)?);
+                }
+            }
+        }
+        let (train_x, train_y) = match (&train_x_aug, &train_y_aug) {
+            (Some(x), Some(y)) => (x, y),
+            _ => (&train.x, &train.y),
+        };
         backend::fill(batch_losses.view_mut(), 0.0)?;
         let mut batch_sizes: Vec<usize> = Vec::with_capacity(n_batches);
         for (b, chunk) in order.chunks(bs).enumerate() {
@@ -623,8 +652,8 @@ fn fit_loop(
                     .wrapping_add(state.step),
             );
             let idx = &idx_bufs[slot];
-            let xb = g.gather_rows(&train.x, idx)?;
-            let mut yb = g.gather_rows(&train.y, idx)?;
+            let xb = g.gather_rows(train_x, idx)?;
+            let mut yb = g.gather_rows(train_y, idx)?;
             if data.loss == Loss::CrossEntropy {
                 yb = g.reshape(yb, [k])?;
             }
