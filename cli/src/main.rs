@@ -28,6 +28,8 @@ enum Command {
     Train(Box<commands::train::TrainArgs>),
     /// Predict with a saved model on the rows of a CSV file.
     Predict(commands::predict::PredictArgs),
+    /// Serve models over HTTP (with a web UI), or as an AWS Lambda handler.
+    Serve(Box<neurite_serve::ServeOptions>),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a, &cli.models_dir),
         Command::Predict(a) => commands::predict::run(a, &cli.models_dir),
+        Command::Serve(a) => commands::serve::run(*a, &cli.models_dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

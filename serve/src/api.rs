@@ -401,7 +401,7 @@ fn arch_text(a: Option<&Value>) -> String {
             Some("linear") => parts.push(l.get("units").map(value_text).unwrap_or_default()),
             Some("activation") => {
                 if let Some(a) = l.get("activation") {
-                    let n = a.get("kind").or(a.get("type")).map(value_text);
+                    let n = a.get("name").or(a.get("kind")).map(value_text);
                     parts.push(n.unwrap_or_else(|| value_text(a)));
                 }
             }

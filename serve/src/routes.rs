@@ -189,8 +189,7 @@ impl Route {
 }
 
 fn name(s: &str) -> Result<String, ServeError> {
-    neurite_pipeline::registry::validate_name(s)
-        .map_err(|e| ServeError::BadRequest(e.to_string()))?;
+    crate::store::check_name(s)?;
     Ok(s.to_string())
 }
 

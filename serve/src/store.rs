@@ -18,6 +18,19 @@ use neurite_pipeline::{Bundle, InputField, ModelRef, Registry};
 use crate::aliases::{self, ALIASES_FILE, Stamp};
 use crate::error::{Result, ServeError};
 
+/// Check a model, version, alias or run name (no path can leave its folder).
+pub fn check_name(s: &str) -> Result<()> {
+    validate_name(s).map_err(|e| ServeError::BadRequest(plain(e)))
+}
+
+/// A pipeline error's message without the "invalid configuration:" prefix.
+fn plain(e: neurite_pipeline::Error) -> String {
+    match e {
+        neurite_pipeline::Error::Config(m) => m,
+        other => other.to_string(),
+    }
+}
+
 /// What `--model` asked to serve: a name, optionally pinned to a version or an alias.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeSpec {
@@ -46,7 +59,7 @@ impl VersionSel {
         {
             return Ok(VersionSel::Number(k));
         }
-        validate_name(s).map_err(|e| ServeError::BadRequest(e.to_string()))?;
+        check_name(s)?;
         Ok(VersionSel::Alias(s.to_string()))
     }
 
@@ -76,7 +89,7 @@ impl ServeSpec {
 
     /// `name` or `name@pin`, parseable back by [`ServeSpec::parse`].
     pub fn parse_ref(s: &str) -> Result<(String, VersionSel)> {
-        let r = ModelRef::parse(s.trim()).map_err(|e| ServeError::BadRequest(e.to_string()))?;
+        let r = ModelRef::parse(s.trim()).map_err(|e| ServeError::BadRequest(plain(e)))?;
         let sel = match r.version {
             None => VersionSel::Default,
             Some(v) => VersionSel::parse(&v)?,
@@ -405,7 +418,7 @@ impl ModelStore {
     /// The loaded model for a request. Loading a version not yet in memory happens on a
     /// blocking thread.
     pub async fn get(&self, name: &str, sel: &VersionSel) -> Result<Arc<Loaded>> {
-        validate_name(name).map_err(|e| ServeError::BadRequest(e.to_string()))?;
+        check_name(name)?;
         let snap = self.snapshot();
         let entry = snap.models.get(name).ok_or_else(|| {
             ServeError::NotFound(format!(

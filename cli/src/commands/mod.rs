@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod predict;
+pub mod serve;
 pub mod train;
 
 /// Split `a,b,c` into trimmed non-empty names.
