@@ -152,6 +152,7 @@ impl Route {
         let path = path.as_ref();
         match path {
             "/" | "/index.html" => return Route::Asset("index.html"),
+            "/favicon.ico" => return Route::Asset("favicon.svg"),
             "/v1/models" | "/v1/models/" => return Route::V1Models,
             "/v2" | "/v2/" => return Route::V2Server,
             "/v2/health/live" => return Route::V2Live,

@@ -24,6 +24,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../ui/style.css"),
     ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../ui/favicon.svg"),
+    ),
 ];
 
 /// The static name for a requested asset path, if it is one of ours.

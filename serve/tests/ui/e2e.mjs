@@ -30,6 +30,7 @@ try {
   page.setDefaultTimeout(15000);
   page.on('console', m => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
   page.on('pageerror', e => problems.push('page error: ' + e.message));
+  page.on('response', r => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`); });
 
   await page.goto(base + '/#/models');
   const card = page.locator(`section.model[data-model="${model}"]`);
