@@ -496,10 +496,10 @@ pub fn mark_nonfinite_tokens(text: &str) -> Option<String> {
             i += 1;
             continue;
         }
-        let rest = &text[i..];
+        let rest = &b[i..];
         let tok = ["-Infinity", "Infinity", "NaN"]
             .into_iter()
-            .find(|t| rest.starts_with(t));
+            .find(|t| rest.starts_with(t.as_bytes()));
         let prev_ok = i == 0 || !b[i - 1].is_ascii_alphanumeric();
         if let Some(t) = tok.filter(|_| prev_ok) {
             let end = i + t.len();
@@ -642,7 +642,51 @@ mod tests {
             r#"{"s": "NaN", "x": "\u0000-Infinity"}"#
         );
         assert!(mark_nonfinite_tokens(r#"{"NaNa": 1}"#).is_none());
+        // Multi-byte text outside strings (invalid JSON) must not split a character.
+        assert!(parse_json("{\"a\": é, \"b\": NaN}".as_bytes()).is_err());
+        assert!(parse_json("[\"é\", NaN, ü]".as_bytes()).is_err());
+        assert!(parse_json("[\"é\", NaN]".as_bytes()).is_ok());
         assert!(parse_json(b"{").is_err());
+    }
+
+    #[test]
+    fn mangled_bodies_never_panic() {
+        let body = r#"{"instances": [{"a": 1.5, "n": 3, "b": true, "city": "Paris", "t": "x"}], "inputs": {"a": [1]}}"#;
+        let inserts = [
+            "é",
+            "NaN",
+            "-Infinity",
+            "\"",
+            "\\",
+            "[",
+            "{",
+            "]",
+            "}",
+            ",",
+            "null",
+            "1e999",
+            "\\u0000",
+            "\"\\u0000NaN\"",
+        ];
+        with(|c| {
+            for i in 0..=body.len() {
+                if !body.is_char_boundary(i) {
+                    continue;
+                }
+                for ins in inserts {
+                    let text = format!("{}{ins}{}", &body[..i], &body[i..]);
+                    if let Ok(Value::Object(o)) = parse_json(text.as_bytes()) {
+                        if let Some(Value::Array(r)) = o.get("instances") {
+                            let _ = c.from_records(r);
+                        }
+                        if let Some(Value::Object(cols)) = o.get("inputs") {
+                            let _ = c.from_columns(cols);
+                        }
+                    }
+                    let _ = c.from_csv(text.as_bytes());
+                }
+            }
+        })
     }
 
     #[test]

@@ -239,7 +239,9 @@ pub async fn infer(
     let rows = if per_field {
         let mut cols = Map::new();
         for t in &tensors {
-            let f = &m.schema[m.index[t.name]];
+            let Some(f) = m.index.get(t.name).and_then(|&i| m.schema.get(i)) else {
+                continue;
+            };
             if !datatype_fits(t.datatype, &f.kind) {
                 return Err(ServeError::Input {
                     row: None,
