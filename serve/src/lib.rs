@@ -8,6 +8,7 @@
 pub mod aliases;
 pub mod api;
 pub mod auth;
+pub mod batch;
 pub mod charts;
 pub mod error;
 pub mod http_util;

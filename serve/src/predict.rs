@@ -1,6 +1,7 @@
-//! Running a forward pass for a request: small batches on the calling (async) thread, where
-//! a few microseconds of work costs less than a thread hand-off; large ones on the blocking
-//! pool, at most one per CPU at a time, so a big batch never stalls small requests.
+//! Running a forward pass for a request: small requests on the async thread, batched with the
+//! other small requests ready at the same moment ([`crate::batch`]), where a few microseconds
+//! of work costs less than a thread hand-off; large ones on the blocking pool, at most one per
+//! CPU at a time, so a big batch never stalls small requests.
 
 use std::sync::Arc;
 

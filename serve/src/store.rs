@@ -109,6 +109,8 @@ pub struct Loaded {
     pub index: HashMap<String, usize>,
     /// Multiply-adds of one row's forward pass.
     pub macs_per_row: usize,
+    /// Queue of the small requests waiting for this model's next forward pass.
+    pub batcher: crate::batch::Batcher,
 }
 
 impl Loaded {
@@ -136,6 +138,7 @@ impl Loaded {
             schema,
             index,
             macs_per_row: macs.max(1),
+            batcher: crate::batch::Batcher::default(),
         })
     }
 

@@ -742,3 +742,60 @@ fn server_side_events_stream_a_growing_log() {
     assert_eq!(s.get("/api/runs/missing/events").status, 404);
     assert_eq!(s.get("/api/runs/..%2F..%2Fetc/events").status, 400);
 }
+
+#[test]
+fn concurrent_small_requests_batched_together_get_their_own_answers() {
+    let s = start(&[]);
+    let row = |i: usize| {
+        json!([
+            4.3 + (i % 36) as f64 * 0.1,
+            2.0 + (i % 24) as f64 * 0.1,
+            1.0 + (i % 59) as f64 * 0.1,
+            0.1 + (i % 25) as f64 * 0.1
+        ])
+    };
+    // Alone (a batch of one), then from 16 clients at once (batched with each other).
+    let alone: Vec<Value> = (0..64)
+        .map(|i| {
+            s.post_json(
+                "/v1/models/iris:predict",
+                &json!({"instances": [row(i), row(i + 100)]}),
+            )
+            .json()["predictions"]
+                .clone()
+        })
+        .collect();
+    let addr = s.addr;
+    let together: Vec<(usize, Value)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..16)
+            .map(|t| {
+                sc.spawn(move || {
+                    (0..4)
+                        .map(|k| {
+                            let i = t * 4 + k;
+                            let body = json!({"instances": [row(i), row(i + 100)]}).to_string();
+                            let r = common::request(
+                                addr,
+                                "POST",
+                                "/v1/models/iris:predict",
+                                &[("Content-Type", "application/json")],
+                                body.as_bytes(),
+                            );
+                            assert_eq!(r.status, 200);
+                            (i, r.json()["predictions"].clone())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    for (i, p) in together {
+        for r in 0..2 {
+            assert_eq!(p[r]["label"], alone[i][r]["label"], "request {i} row {r}");
+            for (a, b) in probs(&p[r]).iter().zip(probs(&alone[i][r])) {
+                assert!((a - b).abs() < 1e-6, "request {i} row {r}: {a} vs {b}");
+            }
+        }
+    }
+}
