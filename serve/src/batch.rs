@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use neurite_pipeline::Predictions;
@@ -17,6 +18,12 @@ use tokio::sync::oneshot;
 
 use crate::error::{Result, ServeError};
 use crate::store::Loaded;
+
+/// Forward passes run for small requests, and the requests and rows they served (all models):
+/// requests / passes is the mean batch size (`/metrics`).
+pub static PASSES: AtomicU64 = AtomicU64::new(0);
+pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
+pub static ROWS: AtomicU64 = AtomicU64::new(0);
 
 /// Rows of one batched forward pass at most.
 pub const MAX_BATCH_ROWS: usize = 256;
@@ -72,6 +79,12 @@ pub fn slice(p: &Predictions, a: usize, b: usize) -> Predictions {
 }
 
 fn run(model: &Loaded, jobs: Vec<Job>) {
+    PASSES.fetch_add(1, Ordering::Relaxed);
+    REQUESTS.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+    ROWS.fetch_add(
+        jobs.iter().map(|j| j.rows.len() as u64).sum(),
+        Ordering::Relaxed,
+    );
     if jobs.len() == 1 {
         for j in jobs {
             let _ = j

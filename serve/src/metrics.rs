@@ -210,6 +210,12 @@ impl Metrics {
         );
         let _ = writeln!(
             o,
+            "# HELP neurite_batched_passes_total Forward passes run for small requests (opportunistic batching).\n# TYPE neurite_batched_passes_total counter\nneurite_batched_passes_total {}\n# HELP neurite_batched_requests_total Small requests answered by those passes.\n# TYPE neurite_batched_requests_total counter\nneurite_batched_requests_total {}",
+            crate::batch::PASSES.load(Ordering::Relaxed),
+            crate::batch::REQUESTS.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            o,
             "# HELP neurite_models_served Models this server answers for.\n# TYPE neurite_models_served gauge\nneurite_models_served {models_served}"
         );
         o

@@ -19,10 +19,7 @@ pub async fn predict(state: &AppState, model: &Arc<Loaded>, rows: Rows) -> Resul
         .unknown_categories(&model.name, model.version, &rows.unknown_categories);
     let work = n.saturating_mul(model.macs_per_row);
     if work <= state.limits.offload_above_macs {
-        return model
-            .bundle
-            .predict_rows(&rows.cells)
-            .map_err(ServeError::from);
+        return crate::batch::predict(model, rows.cells, state.limits.offload_above_macs).await;
     }
     let _permit = state
         .heavy

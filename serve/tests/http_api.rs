@@ -790,6 +790,20 @@ fn concurrent_small_requests_batched_together_get_their_own_answers() {
             .collect();
         hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
+    // Every small request went through the batcher (passes ≤ requests).
+    let m = s.get("/metrics").text();
+    let count = |name: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap()))
+            .unwrap_or_else(|| panic!("no {name} in {m}"))
+    };
+    let (passes, requests) = (
+        count("neurite_batched_passes_total "),
+        count("neurite_batched_requests_total "),
+    );
+    assert_eq!(requests, 128, "{m}");
+    assert!(passes >= 1 && passes <= requests);
+    println!("128 small requests in {passes} forward passes");
     for (i, p) in together {
         for r in 0..2 {
             assert_eq!(p[r]["label"], alone[i][r]["label"], "request {i} row {r}");
