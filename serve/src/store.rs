@@ -164,6 +164,8 @@ pub struct Slot {
     pub version: u32,
     pub dir: PathBuf,
     loaded: OnceLock<Arc<Loaded>>,
+    /// A load failed and was logged (refreshes retry quietly; requests still get the error).
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl Slot {
@@ -371,6 +373,7 @@ impl ModelStore {
                             version: k,
                             dir: model_dir.join(format!("v{k}")),
                             loaded: OnceLock::new(),
+                            failed: Default::default(),
                         })
                     });
                     (k, slot)
@@ -398,7 +401,9 @@ impl ModelStore {
             for k in entry.hot_versions() {
                 if let Some(slot) = entry.versions.get(&k) {
                     if let Err(e) = slot.load(&name) {
-                        tracing::error!(model = %name, version = k, "cannot load: {e}");
+                        if !slot.failed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::error!(model = %name, version = k, "cannot load: {e}");
+                        }
                     }
                 }
             }
