@@ -54,7 +54,7 @@ async function post(url, body, contentType) {
 }
 function errorBox(e) { return el('div', { class: 'error', role: 'alert' }, String(e.message || e)); }
 function setPage(title, ...nodes) {
-  app.replaceChildren(el('h1', {}, title), ...nodes);
+  app.replaceChildren(el('h1', {}, title), ...nodes.filter(n => n !== null && n !== undefined));
 }
 function table(headers, rows, opts) {
   const t = el('table', opts || {});
@@ -199,7 +199,7 @@ async function pagePredict(name, version) {
       batch.replaceChildren(
         el('div', { class: 'row' }, el('strong', { id: 'batch-count' }, r.predictions.length + ' predictions'), el('span', { class: 'muted' }, `${r.model_name} v${r.model_version}`),
           el('a', { href: url, download: model.name + '-predictions.csv', id: 'csv-download' }, 'Download CSV')),
-        unknown, el('div', { class: 'scroll' }, predictionsTable(r.predictions)));
+        ...[unknown].filter(Boolean), el('div', { class: 'scroll' }, predictionsTable(r.predictions)));
     } catch (e) { batch.replaceChildren(errorBox(e)); }
   };
   fileInput.addEventListener('change', runCsv);

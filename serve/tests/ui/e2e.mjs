@@ -60,6 +60,7 @@ try {
   await download.saveAs(saved);
   const lines = readFileSync(saved, 'utf8').trim().split('\n');
   if (lines.length !== csvRows + 1 || !lines[0].startsWith('label,proba_')) throw new Error('bad CSV download: ' + lines[0]);
+  if (/^(null|undefined)$/m.test(await page.locator('#batch-result').innerText())) throw new Error('the CSV result shows a stray null');
   await page.screenshot({ path: join(shots, 'predict.png'), fullPage: true });
   step(`CSV upload: ${rows} predictions, CSV download of ${lines.length - 1} rows`);
 
@@ -86,6 +87,12 @@ try {
   await page.screenshot({ path: join(shots, 'live.png'), fullPage: true });
   step(`live training: ${await page.locator('#epochs tbody tr').count()} epochs streamed`);
 
+  for (const [name, hash] of [['models', '#/models'], ['predict', `#/predict/${model}`], ['dashboard', `#/dashboard/${model}/1`], ['experiments', '#/experiments']]) {
+    await page.goto(base + '/' + hash);
+    await page.locator('main h1').waitFor();
+    await page.waitForLoadState('networkidle');
+    if (/^(null|undefined)$/m.test(await page.locator('main').innerText())) throw new Error(`page ${name} shows a stray null/undefined`);
+  }
   if (problems.length) throw new Error(problems.join('\n'));
   console.log('ui e2e: ok');
 } catch (e) {
