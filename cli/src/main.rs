@@ -55,6 +55,8 @@ enum Command {
     /// Feature analysis of a trained model.
     #[command(subcommand)]
     Features(commands::features::FeaturesCommand),
+    /// Serve models over HTTP (with a web UI), or as an AWS Lambda handler.
+    Serve(Box<neurite_serve::ServeOptions>),
 }
 
 /// Exit quietly when stdout is closed (`neurite … | head`), like other Unix tools, instead of
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Data(c) => commands::data::run(c),
         Command::Eda(a) => commands::eda::run(*a),
         Command::Features(c) => commands::features::run(c, &paths.models),
+        Command::Serve(a) => commands::serve::run(*a, &paths.models),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

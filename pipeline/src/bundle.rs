@@ -89,6 +89,8 @@ pub struct EpochRecord {
     /// `val_loss`, `val_accuracy`, `val_r2`, … (NaN-free: missing when not computed).
     #[serde(flatten)]
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Wall time of the epoch.
+    #[serde(rename = "epoch_secs")]
     pub seconds: f64,
 }
 
@@ -347,7 +349,8 @@ impl Bundle {
     }
 
     /// The fields a prediction request must provide, in order: the raw input columns with the
-    /// kinds inferred in training (categories as fitted); a field with an imputer is optional.
+    /// kinds inferred in training (categories as fitted). A field is optional (a missing value
+    /// is imputed) when it has an imputer and training saw it missing.
     pub fn input_schema(&self) -> Vec<crate::schema::InputField> {
         self.manifest
             .preprocessor
@@ -356,7 +359,7 @@ impl Bundle {
             .map(|i| crate::schema::InputField {
                 name: i.name.clone(),
                 kind: i.field_kind(),
-                required: i.imputer.is_none(),
+                required: i.imputer.is_none() || !i.missing_in_training,
             })
             .collect()
     }

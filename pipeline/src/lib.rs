@@ -13,7 +13,7 @@ pub mod task;
 
 #[cfg(feature = "train")]
 pub mod augment;
-#[cfg(feature = "train")]
+#[cfg(feature = "charts")]
 pub mod charts;
 #[cfg(feature = "train")]
 pub mod config;

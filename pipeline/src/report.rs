@@ -248,7 +248,7 @@ pub fn model_report(b: &Bundle) -> Result<String> {
                 fmt(&ev["split"]),
                 fmt(&ev["rows"])
             ));
-            let labels: Vec<String> = ev["labels"]
+            let labels: Vec<String> = ev["confusion_matrix"]["labels"]
                 .as_array()
                 .map(|a| {
                     a.iter()
@@ -256,7 +256,7 @@ pub fn model_report(b: &Bundle) -> Result<String> {
                         .collect()
                 })
                 .unwrap_or_default();
-            if let Some(cm) = ev["confusion_matrix"].as_array() {
+            if let Some(cm) = ev["confusion_matrix"]["matrix"].as_array() {
                 let mat: Vec<Vec<f64>> = cm
                     .iter()
                     .map(|r| {
@@ -285,7 +285,7 @@ pub fn model_report(b: &Bundle) -> Result<String> {
                                 Series {
                                     name: format!(
                                         "{} ({} {})",
-                                        c["label"].as_str().unwrap_or(""),
+                                        c["class"].as_str().unwrap_or(""),
                                         area,
                                         fmt(&c[area])
                                     ),
@@ -323,15 +323,15 @@ pub fn model_report(b: &Bundle) -> Result<String> {
                 };
                 body.push_str(&chart_div(charts::xy("precision-recall curve", &pr, &o)));
             }
-            for r in ev["regression"].as_array().into_iter().flatten() {
+            for r in ev["predicted_vs_actual"].as_array().into_iter().flatten() {
                 let name = r["target"].as_str().unwrap_or("y");
-                let t: Vec<f64> = r["y_true"]
+                let t: Vec<f64> = r["actual"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter_map(Value::as_f64)
                     .collect();
-                let p: Vec<f64> = r["y_pred"]
+                let p: Vec<f64> = r["predicted"]
                     .as_array()
                     .into_iter()
                     .flatten()

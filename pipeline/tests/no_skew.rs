@@ -87,7 +87,14 @@ fn training_path_and_reloaded_bundle_give_identical_tensors() {
     );
     assert_eq!(schema[2].kind, FieldKind::Boolean);
     assert_eq!(schema[3].kind, FieldKind::Datetime);
-    assert!(schema.iter().all(|f| !f.required));
+    // A field is optional exactly when training saw it missing (and can impute it).
+    for (f, i) in schema.iter().zip(&out.manifest.preprocessor.inputs) {
+        assert_eq!(f.required, !i.missing_in_training, "{}", f.name);
+    }
+    assert!(
+        schema.iter().any(|f| !f.required),
+        "the messy file has missing values"
+    );
     let mut rdr = csv::Reader::from_path(&path).unwrap();
     let head: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
     let cols: Vec<usize> = names

@@ -13,6 +13,7 @@ pub mod flags;
 pub mod models;
 pub mod predict;
 pub mod report;
+pub mod serve;
 pub mod train;
 
 use std::path::PathBuf;

@@ -55,6 +55,11 @@ pub struct InputColumn {
     /// Whether a 0/1 "was missing" feature follows the column's features.
     #[serde(default)]
     pub indicator: bool,
+    /// Whether the training split had missing cells in this column. Serving requires the
+    /// field unless it did (a model that never saw the value missing should not be asked to
+    /// guess it silently); batch prediction imputes either way.
+    #[serde(default)]
+    pub missing_in_training: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,6 +156,7 @@ impl Preprocessor {
                     },
                     imputer: None,
                     indicator: false,
+                    missing_in_training: false,
                 })
                 .collect(),
             polynomial: Vec::new(),
@@ -900,6 +906,7 @@ fn fit_input(
         kind,
         imputer: impute.then_some(imputer),
         indicator: cfg.missing_indicators && any_missing,
+        missing_in_training: any_missing,
     })
 }
 

@@ -357,7 +357,7 @@ impl EpochLogger {
                 }
             }
         }
-        cols.push("seconds".into());
+        cols.push("epoch_secs".into());
         self.columns = cols;
         let mut csv = self.columns.join(",") + "\n";
         let mut jsonl = String::new();
@@ -376,7 +376,7 @@ impl EpochLogger {
             .iter()
             .map(|c| match c.as_str() {
                 "epoch" => h.epoch.to_string(),
-                "seconds" => format!("{:.4}", h.seconds),
+                "epoch_secs" => format!("{:.4}", h.seconds),
                 k => h.get(k).map(|v| format!("{v}")).unwrap_or_default(),
             })
             .collect();

@@ -1,13 +1,14 @@
 //! Scoring a bundle on a table, and `evaluation.json`: the curves and points reports and
 //! dashboards draw (confusion matrix, ROC and PR curves per class, predicted vs actual).
 //!
-//! `evaluation.json` (in the model version folder):
+//! `evaluation.json` (in the model version folder; the format `neurite serve`'s dashboards read,
+//! documented in serve/README.md):
 //! ```json
 //! {"split": "test", "rows": 30, "task": "classification",
-//!  "labels": ["a", "b"], "confusion_matrix": [[10, 0], [1, 9]],
-//!  "roc": [{"label": "b", "fpr": [..], "tpr": [..], "auc": 0.98}],
-//!  "pr": [{"label": "b", "precision": [..], "recall": [..], "average_precision": 0.97}],
-//!  "regression": [{"target": "y", "y_true": [..], "y_pred": [..]}]}
+//!  "confusion_matrix": {"labels": ["a", "b"], "matrix": [[10, 0], [1, 9]]},
+//!  "roc": [{"class": "b", "fpr": [..], "tpr": [..], "auc": 0.98}],
+//!  "pr": [{"class": "b", "recall": [..], "precision": [..], "average_precision": 0.97}],
+//!  "predicted_vs_actual": [{"target": "y", "actual": [..], "predicted": [..]}]}
 //! ```
 //! Binary problems get one ROC/PR entry (the positive class); multi-class and multi-label one
 //! per class or label; regression at most 2,000 points per target.
@@ -59,8 +60,8 @@ fn curve_entries(label: &str, y: &[bool], s: &[f64]) -> (Value, Value) {
     let pr = curves::precision_recall_curve(y, s);
     let auc = curves::auc(&roc.fpr, &roc.tpr);
     (
-        json!({"label": label, "fpr": roc.fpr, "tpr": roc.tpr, "auc": auc}),
-        json!({"label": label, "precision": pr.precision, "recall": pr.recall, "average_precision": curves::average_precision(y, s)}),
+        json!({"class": label, "fpr": roc.fpr, "tpr": roc.tpr, "auc": auc}),
+        json!({"class": label, "precision": pr.precision, "recall": pr.recall, "average_precision": curves::average_precision(y, s)}),
     )
 }
 
@@ -78,8 +79,7 @@ pub fn evaluation(bundle: &Bundle, table: &Table, split: &str) -> Result<Value> 
                 .iter()
                 .map(|&v| v as usize)
                 .collect();
-            out["labels"] = json!(labels);
-            out["confusion_matrix"] = json!(classification::confusion_matrix(&truth, class, k));
+            out["confusion_matrix"] = json!({"labels": labels, "matrix": classification::confusion_matrix(&truth, class, k)});
             let classes: Vec<usize> = if k == 2 { vec![1] } else { (0..k).collect() };
             let (mut rocs, mut prs) = (Vec::new(), Vec::new());
             for c in classes {
@@ -98,7 +98,6 @@ pub fn evaluation(bundle: &Bundle, table: &Table, split: &str) -> Result<Value> 
         (TargetEncoder::Multilabel { columns }, Predictions::Labels { proba, .. }) => {
             let l = columns.len();
             let truth = m.target.encode(table)?;
-            out["labels"] = json!(columns);
             let (mut rocs, mut prs) = (Vec::new(), Vec::new());
             for (j, name) in columns.iter().enumerate() {
                 let y: Vec<bool> = truth.chunks(l).map(|r| r[j] >= 0.5).collect();
@@ -121,10 +120,10 @@ pub fn evaluation(bundle: &Bundle, table: &Table, split: &str) -> Result<Value> 
                 .map(|j| {
                     let t: Vec<f32> = truth.chunks(k).step_by(step).map(|r| r[j]).collect();
                     let p: Vec<f32> = values.chunks(k).step_by(step).map(|r| r[j]).collect();
-                    json!({"target": columns[j], "y_true": t, "y_pred": p})
+                    json!({"target": columns[j], "actual": t, "predicted": p})
                 })
                 .collect();
-            out["regression"] = Value::Array(series);
+            out["predicted_vs_actual"] = Value::Array(series);
         }
         _ => {
             return Err(Error::InvalidData(
