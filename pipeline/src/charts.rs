@@ -23,6 +23,15 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(219, 39, 119),
 ];
 
+/// Vertical tick labels that hang below the axis, anchored at their start. (plotters centres
+/// axis labels on the tick, which puts half of a rotated label over the plot, so rotated labels
+/// are drawn by hand.)
+fn rotated_label_style() -> TextStyle<'static> {
+    TextStyle::from((FONT, 11).into_font())
+        .transform(FontTransform::Rotate90)
+        .pos(Pos::new(HPos::Left, VPos::Center))
+}
+
 fn err<E: std::fmt::Debug>(e: E) -> Error {
     Error::InvalidData(format!("drawing a chart: {e:?}"))
 }
@@ -176,23 +185,50 @@ pub fn heatmap(
     x_label: &str,
     y_label: &str,
 ) -> Result<String> {
+    heatmap_sized(
+        title,
+        row_labels,
+        col_labels,
+        m,
+        (x_label, y_label),
+        (WIDTH, WIDTH - 60),
+    )
+}
+
+/// [`heatmap`] at a given size in pixels; `axes` are the x and y axis descriptions. Cell values
+/// are written while the cells are wide enough to hold them.
+pub fn heatmap_sized(
+    title: &str,
+    row_labels: &[String],
+    col_labels: &[String],
+    m: &[Vec<f64>],
+    axes: (&str, &str),
+    size: (u32, u32),
+) -> Result<String> {
+    let (x_label, y_label) = axes;
     let (rows, cols) = (m.len().max(1), m.first().map_or(0, |r| r.len()).max(1));
+    let row_labels: Vec<String> = row_labels.iter().map(|l| short(l, 14)).collect();
+    let col_labels: Vec<String> = col_labels.iter().map(|l| short(l, 14)).collect();
+    let rotate = cols > 8 || col_labels.iter().any(|l| l.chars().count() > 8);
+    // Pixels per cell, less the label areas and margins.
+    let cell_w = size.0.saturating_sub(if rotate { 140 } else { 130 }) as usize / cols;
+    let write_values = cell_w >= 30;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, WIDTH - 60)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
             .margin(12)
-            .x_label_area_size(56)
-            .y_label_area_size(90)
+            .x_label_area_size(if rotate { 100 } else { 56 })
+            .y_label_area_size(100)
             // Segmented ranges include their end: 0..n-1 gives n cells.
             .build_cartesian_2d(
                 (0..cols - 1).into_segmented(),
                 (0..rows - 1).into_segmented(),
             )
             .map_err(err)?;
-        let (rl, cl) = (row_labels.to_vec(), col_labels.to_vec());
+        let (rl, cl) = (row_labels, col_labels);
         let centre = |s: &SegmentValue<usize>| match s {
             SegmentValue::CenterOf(i) => Some(*i),
             _ => None,
@@ -206,6 +242,7 @@ pub fn heatmap(
             .y_labels(rows.min(40))
             .x_label_formatter(&|s| {
                 centre(s)
+                    .filter(|_| !rotate)
                     .and_then(|i| cl.get(i).cloned())
                     .unwrap_or_default()
             })
@@ -215,8 +252,17 @@ pub fn heatmap(
                     .and_then(|i| rl.get(i).cloned())
                     .unwrap_or_default()
             })
+            .x_label_style((FONT, 12))
             .draw()
             .map_err(err)?;
+        if rotate {
+            for (c, l) in cl.iter().enumerate() {
+                let (px, py) =
+                    chart.backend_coord(&(SegmentValue::CenterOf(c), SegmentValue::Exact(0)));
+                root.draw_text(l, &rotated_label_style(), (px, py + 8))
+                    .map_err(err)?;
+            }
+        }
         let (lo, hi) = m
             .iter()
             .flatten()
@@ -263,7 +309,7 @@ pub fn heatmap(
                         colour(v).filled(),
                     )))
                     .map_err(err)?;
-                if rows * cols <= 400 {
+                if write_values {
                     let text = if v.fract() == 0.0 && v.abs() < 1e9 {
                         format!("{v}")
                     } else {
@@ -288,9 +334,30 @@ pub fn heatmap(
 
 /// Bar chart of labelled values.
 pub fn bars(title: &str, y_label: &str, labels: &[String], values: &[f64]) -> Result<String> {
+    bars_sized(title, y_label, labels, values, (WIDTH, HEIGHT))
+}
+
+/// Cut a label to `n` characters with an ellipsis.
+pub fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n.saturating_sub(1)).chain(['…']).collect()
+    }
+}
+
+/// [`bars`] at a given size in pixels. Labels are cut to 12 characters; many or long labels
+/// are drawn rotated so they do not overlap.
+pub fn bars_sized(
+    title: &str,
+    y_label: &str,
+    labels: &[String],
+    values: &[f64],
+    size: (u32, u32),
+) -> Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let n = values.len().max(1);
         let (lo, hi) = values
@@ -301,25 +368,35 @@ pub fn bars(title: &str, y_label: &str, labels: &[String], values: &[f64]) -> Re
         } else {
             hi + (hi - lo) * 0.05
         };
-        let ls = labels.to_vec();
+        let ls: Vec<String> = labels.iter().map(|l| short(l, 12)).collect();
+        let rotate = n > 6 || ls.iter().any(|l| l.chars().count() > 8);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .x_label_area_size(60)
+            .caption(title, (FONT, 16))
+            .margin(10)
+            .x_label_area_size(if rotate { 84 } else { 40 })
             .y_label_area_size(60)
-            .build_cartesian_2d((0..n).into_segmented(), lo..hi)
+            // Segmented ranges include their end: 0..n-1 gives n bars.
+            .build_cartesian_2d((0..n - 1).into_segmented(), lo..hi)
             .map_err(err)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .y_desc(y_label)
-            .x_labels(n.min(30))
+            .x_labels(n + 1)
             .x_label_formatter(&|s| match s {
-                SegmentValue::CenterOf(i) => ls.get(*i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) if !rotate => ls.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
+            .x_label_style((FONT, 12))
             .draw()
             .map_err(err)?;
+        if rotate {
+            for (i, l) in ls.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(SegmentValue::CenterOf(i), lo));
+                root.draw_text(l, &rotated_label_style(), (px, py + 8))
+                    .map_err(err)?;
+            }
+        }
         chart
             .draw_series(values.iter().enumerate().map(|(i, &v)| {
                 let mut r = Rectangle::new(
@@ -329,7 +406,7 @@ pub fn bars(title: &str, y_label: &str, labels: &[String], values: &[f64]) -> Re
                     ],
                     PALETTE[0].mix(0.8).filled(),
                 );
-                r.set_margin(0, 0, 4, 4);
+                r.set_margin(0, 0, 3, 3);
                 r
             }))
             .map_err(err)?;
@@ -340,6 +417,17 @@ pub fn bars(title: &str, y_label: &str, labels: &[String], values: &[f64]) -> Re
 
 /// Histogram of `values` in `bins` equal-width bins.
 pub fn histogram(title: &str, x_label: &str, values: &[f64], bins: usize) -> Result<String> {
+    histogram_sized(title, x_label, values, bins, (WIDTH, HEIGHT))
+}
+
+/// [`histogram`] at a given size in pixels.
+pub fn histogram_sized(
+    title: &str,
+    x_label: &str,
+    values: &[f64],
+    bins: usize,
+    size: (u32, u32),
+) -> Result<String> {
     let vals: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let (lo, hi) = span(vals.iter().copied());
     let bins = bins.max(1);
@@ -352,7 +440,7 @@ pub fn histogram(title: &str, x_label: &str, values: &[f64], bins: usize) -> Res
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.05;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))

@@ -427,7 +427,33 @@ fn leaves_with_values(prefix: &str, v: &Value, f: &mut dyn FnMut(String, String)
                 leaves_with_values(&p, x, f);
             }
         }
-        other => f(prefix.to_string(), other.to_string()),
+        other => f(prefix.to_string(), tidy_floats(other).to_string()),
+    }
+}
+
+/// Settings are f32; widened to f64 for JSON they print as `0.8999999761581421`. Print the
+/// shortest decimal that reads back as the same f32 instead (`0.9`).
+pub fn tidy_floats(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            let short = x as f32;
+            if f64::from(short) == x {
+                if let Some(m) = format!("{short}")
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
+                    return Value::Number(m);
+                }
+            }
+            v.clone()
+        }
+        Value::Array(a) => Value::Array(a.iter().map(tidy_floats).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), tidy_floats(x))).collect())
+        }
+        other => other.clone(),
     }
 }
 

@@ -15,6 +15,16 @@ pub enum Task {
     Regression,
 }
 
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Task::Classification => "classification",
+            Task::Multilabel => "multi-label classification",
+            Task::Regression => "regression",
+        })
+    }
+}
+
 impl Task {
     pub fn parse(s: &str) -> Option<Task> {
         match s.trim().to_ascii_lowercase().as_str() {

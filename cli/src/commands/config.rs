@@ -32,7 +32,8 @@ pub fn run(a: ConfigArgs, paths: &Paths) -> Result<()> {
         ConfigCommand::Show { flags, json } => {
             let (cfg, layered) = flags.resolve(&paths.global, paths.global_path.as_deref())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&cfg)?);
+                let v = neurite_pipeline::config::tidy_floats(&serde_json::to_value(&cfg)?);
+                println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(());
             }
             let rows = layered.describe();
@@ -40,7 +41,9 @@ pub fn run(a: ConfigArgs, paths: &Paths) -> Result<()> {
                 .iter()
                 .map(|r| r.0.len() + r.1.len() + 3)
                 .max()
-                .unwrap_or(0);
+                .unwrap_or(0)
+                // one long value (the layer list) should not push every source off screen
+                .min(64);
             for (k, v, src) in rows {
                 let kv = format!("{k} = {v}");
                 println!("{kv:<w$}  ({src})");

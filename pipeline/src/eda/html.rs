@@ -1,249 +1,51 @@
-//! The EDA report as one self-contained HTML file: the summary table and SVG charts drawn with
-//! `plotters` (histograms or bar charts per column, missingness, correlation heatmap, target
+//! The EDA report as one self-contained HTML file: the summary table and SVG charts from
+//! `crate::charts` (histograms or bar charts per column, missingness, correlation heatmap, target
 //! distribution), inlined so the file opens anywhere without network access.
 
-use plotters::prelude::*;
-
 use super::{EdaReport, TargetDistribution, correlation_matrix, fmt_num, numeric_columns};
+use crate::charts::{self, esc, short};
 use crate::data::table::{Column, Table};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-const BAR: RGBColor = RGBColor(70, 120, 180);
-const FONT: &str = "sans-serif";
 /// Bars in a category chart; the rest are summed into "(other)".
 const MAX_BARS: usize = 20;
 /// Columns in the correlation heatmap.
 const MAX_HEATMAP: usize = 40;
+/// Per-column charts are small so that many fit a screen.
+const SMALL: (u32, u32) = (420, 280);
 
-fn chart_err<E: std::fmt::Debug>(e: E) -> Error {
-    Error::InvalidData(format!("drawing a chart: {e:?}"))
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).chain(['…']).collect()
-    }
-}
-
-/// A histogram of `values` in `bins` equal-width bins.
-pub fn histogram_svg(title: &str, values: &[f64], bins: usize) -> Result<String> {
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() {
+/// A histogram of the finite `values`; empty when there are none.
+fn histogram_svg(title: &str, values: &[f64]) -> Result<String> {
+    if !values.iter().any(|v| v.is_finite()) {
         return Ok(String::new());
     }
-    let (lo, hi) = if hi > lo {
-        (lo, hi)
-    } else {
-        (lo - 0.5, lo + 0.5)
-    };
-    let width = (hi - lo) / bins as f64;
-    let mut counts = vec![0u32; bins];
-    for &v in values {
-        let b = (((v - lo) / width) as usize).min(bins - 1);
-        counts[b] += 1;
-    }
-    let top = counts.iter().copied().max().unwrap_or(1).max(1);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (420, 260)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 15))
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(lo..hi, 0u32..top + top / 10 + 1)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(6)
-            .y_labels(5)
-            .x_label_formatter(&|x| fmt_num(*x))
-            .label_style((FONT, 11))
-            .draw()
-            .map_err(chart_err)?;
-        chart
-            .draw_series(counts.iter().enumerate().map(|(i, &c)| {
-                let x0 = lo + i as f64 * width;
-                Rectangle::new([(x0, 0), (x0 + width, c)], BAR.mix(0.85).filled())
-            }))
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(buf)
+    charts::histogram_sized(title, "", values, 30, SMALL)
 }
 
-/// A bar chart of labelled counts (or percentages).
-pub fn bar_svg(title: &str, bars: &[(String, f64)], y_label: &str) -> Result<String> {
+/// A bar chart of labelled values, wider when there are many bars.
+fn bar_svg(title: &str, bars: &[(String, f64)], y_label: &str) -> Result<String> {
     if bars.is_empty() {
         return Ok(String::new());
     }
-    let n = bars.len();
-    let top = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
-    let labels: Vec<String> = bars.iter().map(|b| short(&b.0, 12)).collect();
-    let width = (80 + 30 * n as u32).clamp(420, 900);
-    // Long or many labels are drawn rotated.
-    let rotate = n > 6 || labels.iter().any(|l| l.chars().count() > 8);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (width, 300)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 15))
-            .margin(8)
-            .x_label_area_size(if rotate { 80 } else { 30 })
-            .y_label_area_size(52)
-            // A segmented 0..k has k + 1 segments.
-            .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..top * 1.1)
-            .map_err(chart_err)?;
-        let style = if rotate {
-            (FONT, 11).into_font().transform(FontTransform::Rotate90)
-        } else {
-            (FONT, 11).into_font()
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n + 1)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_label_style(style)
-            .y_desc(y_label)
-            .y_label_formatter(&|y| fmt_num(*y))
-            .label_style((FONT, 11))
-            .draw()
-            .map_err(chart_err)?;
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let mut r = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), b.1),
-                    ],
-                    BAR.mix(0.85).filled(),
-                );
-                r.set_margin(0, 0, 4, 4);
-                r
-            }))
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(buf)
+    let (labels, values): (Vec<String>, Vec<f64>) = bars.iter().cloned().unzip();
+    let width = (80 + 30 * bars.len() as u32).clamp(SMALL.0, 900);
+    charts::bars_sized(title, y_label, &labels, &values, (width, 300))
 }
 
-/// Blue (−1) → white (0) → red (+1).
-fn diverging(r: f64) -> RGBColor {
-    if !r.is_finite() {
-        return RGBColor(220, 220, 220);
-    }
-    let t = r.clamp(-1.0, 1.0);
-    let lerp = |a: f64, b: f64, t: f64| (a + (b - a) * t).round() as u8;
-    if t >= 0.0 {
-        RGBColor(
-            lerp(255.0, 200.0, t),
-            lerp(255.0, 40.0, t),
-            lerp(255.0, 40.0, t),
-        )
-    } else {
-        RGBColor(
-            lerp(255.0, 40.0, -t),
-            lerp(255.0, 90.0, -t),
-            lerp(255.0, 200.0, -t),
-        )
-    }
-}
-
-/// A heatmap of a correlation matrix.
-pub fn heatmap_svg(names: &[String], m: &[Vec<f64>]) -> Result<String> {
-    let k = names.len();
-    if k < 2 {
+/// The correlation matrix as a diverging heatmap.
+fn heatmap_svg(names: &[String], m: &[Vec<f64>]) -> Result<String> {
+    if names.len() < 2 {
         return Ok(String::new());
     }
-    let side = (120 + 22 * k as u32).clamp(360, 1000);
-    let labels: Vec<String> = names.iter().map(|s| short(s, 14)).collect();
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (side + 40, side)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("correlation (Pearson)", (FONT, 15))
-            .margin(8)
-            .x_label_area_size(100)
-            .y_label_area_size(100)
-            .build_cartesian_2d(0f64..k as f64, 0f64..k as f64)
-            .map_err(chart_err)?;
-        let lab = |x: &f64| {
-            let i = (*x - 0.5).round();
-            if (x - (i + 0.5)).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        let lab_y = |y: &f64| {
-            let i = (*y - 0.5).round();
-            if (y - (i + 0.5)).abs() < 1e-6 && i >= 0.0 && (i as usize) < k {
-                labels[k - 1 - i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(2 * k + 1)
-            .y_labels(2 * k + 1)
-            .x_label_formatter(&lab)
-            .y_label_formatter(&lab_y)
-            .x_label_style((FONT, 10).into_font().transform(FontTransform::Rotate90))
-            .label_style((FONT, 10))
-            .draw()
-            .map_err(chart_err)?;
-        chart
-            .draw_series((0..k).flat_map(|i| {
-                (0..k).map(move |j| {
-                    let y = (k - 1 - i) as f64;
-                    Rectangle::new(
-                        [(j as f64, y), (j as f64 + 1.0, y + 1.0)],
-                        diverging(m[i][j]).filled(),
-                    )
-                })
-            }))
-            .map_err(chart_err)?;
-        if k <= 15 {
-            chart
-                .draw_series((0..k).flat_map(|i| {
-                    (0..k).map(move |j| {
-                        let y = (k - 1 - i) as f64 + 0.5;
-                        Text::new(
-                            if m[i][j].is_finite() {
-                                format!("{:.2}", m[i][j])
-                            } else {
-                                String::new()
-                            },
-                            (j as f64 + 0.25, y),
-                            (FONT, 10),
-                        )
-                    })
-                }))
-                .map_err(chart_err)?;
-        }
-        root.present().map_err(chart_err)?;
-    }
-    Ok(buf)
+    let side = (140 + 24 * names.len() as u32).clamp(380, 1000);
+    charts::heatmap_sized(
+        "correlation (Pearson)",
+        names,
+        names,
+        m,
+        ("", ""),
+        (side + 40, side),
+    )
 }
 
 /// Bars for a column's value counts: the top ones and "(other)".
@@ -286,7 +88,10 @@ pub fn render(r: &EdaReport, table: &Table) -> Result<String> {
         esc(&r.delimiter),
         r.target
             .as_ref()
-            .map(|t| format!(", target <b>{}</b> ({:?})", esc(t), r.task))
+            .map(|t| {
+                let task = r.task.map(|k| format!(" ({k})")).unwrap_or_default();
+                format!(", target <b>{}</b>{task}", esc(t))
+            })
             .unwrap_or_default()
     );
     for w in &r.warnings {
@@ -344,7 +149,7 @@ pub fn render(r: &EdaReport, table: &Table) -> Result<String> {
                     .filter(|x| !x.is_nan())
                     .map(|&x| x as f64)
                     .collect();
-                histogram_svg(&format!("target {t}"), &v, 30)?
+                histogram_svg(&format!("target {t}"), &v)?
             }
         };
         let _ = writeln!(h, "<figure>{svg}</figure></div>");
@@ -405,7 +210,7 @@ pub fn render(r: &EdaReport, table: &Table) -> Result<String> {
                     .map(|&i| n.values[i] as f64)
                     .filter(|x| !x.is_nan())
                     .collect();
-                histogram_svg(&s.name, &v, 30)?
+                histogram_svg(&s.name, &v)?
             }
             _ => {
                 if s.distinct > 200 {
