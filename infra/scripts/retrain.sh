@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: retrain.sh --model NAME --new NEW.csv --holdout HOLDOUT.csv [options]
+Usage: retrain.sh --model NAME --new NEW.csv --holdout HOLDOUT.csv [options] [-- extra `neurite train` options]
 
   1. neurite train NEW.csv --from NAME@ALIAS [--replay OLD.csv]        -> candidate NAME@vC
   2. neurite eval --model NAME@vC    HOLDOUT.csv --json
@@ -51,6 +51,7 @@ NEURITE="${NEURITE:-neurite}"
 model="" new="" holdout="" replay="" replay_fraction="" alias="production" metric=""
 min_improvement="0" state_dir="${NEURITE_RETRAIN_STATE:-retrain-state}" force=0
 remove_rejected=0 device="${NEURITE_TRAIN_DEVICE:-}" dry_run=0
+extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) model="${2:?--model needs a value}"; shift 2 ;;
@@ -67,6 +68,7 @@ while [[ $# -gt 0 ]]; do
     --device) device="${2:?--device needs a value}"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help) usage; exit 0 ;;
+    --) shift; extra=("$@"); break ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -113,6 +115,7 @@ if [[ -n "$replay" ]]; then
   [[ -n "$replay_fraction" ]] && train_cmd+=(--replay-fraction "$replay_fraction")
 fi
 [[ -n "$device" ]] && train_cmd+=(--device "$device")
+train_cmd+=("${extra[@]}")
 
 if [[ "$dry_run" == 1 ]]; then
   show "${train_cmd[@]}"
