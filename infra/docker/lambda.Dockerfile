@@ -18,6 +18,7 @@
 #
 # Models: the build context's models/ is copied to $LAMBDA_TASK_ROOT/models (/var/task/models),
 # where neurite-serve looks in Lambda mode.
+# checkov:skip=CKV_DOCKER_7: the base images are build arguments whose defaults above are pinned tags; checkov does not resolve ARG defaults
 ARG RUST_IMAGE=docker.io/library/rust:1.95-bookworm
 ARG LAMBDA_IMAGE=public.ecr.aws/lambda/provided:al2023
 
@@ -26,6 +27,9 @@ FROM --platform=$BUILDPLATFORM ${RUST_IMAGE} AS build
 ARG TARGETARCH=amd64
 ARG CARGO_LAMBDA_VERSION=1.9.2
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# Build stage only: python3-venv to install the pinned cargo-lambda. DL3008 (pin apt versions)
+# is skipped: Debian drops superseded versions from the archive, so a pin breaks the build.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3-venv \
     && rm -rf /var/lib/apt/lists/* \

@@ -17,6 +17,7 @@
 #   /usr/local/bin/neurite-healthcheck  HEALTHCHECK probe (GET /v2/health/ready on $PORT)
 #   /srv/neurite/models                 the model registry (the build context's models/,
 #                                       or a volume mounted over it)
+# checkov:skip=CKV_DOCKER_7: the base images are build arguments whose defaults above are pinned tags; checkov does not resolve ARG defaults
 ARG RUST_IMAGE=docker.io/library/rust:1.95-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 ARG BINARIES=build
