@@ -164,6 +164,7 @@ else
            done | sort -u)
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$broot/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' >"$broot/etc/group"
+  images_before="$("${P[@]}" images -a -q --no-trunc | sort -u)"
   tar -C "$broot" -c . | "${P[@]}" import -q - localhost/neurite-runtime-base:ci >/dev/null
   if "${P[@]}" build -q --format docker --isolation chroot -f "$dockerfile" \
       --build-arg BINARIES=prebuilt --build-arg RUNTIME_IMAGE=localhost/neurite-runtime-base:ci \
@@ -195,9 +196,12 @@ else
     else
       bad "podman run"; cat "$work/run.err"
     fi
-    [[ "$keep" == 1 ]] || "${P[@]}" rmi -f localhost/neurite-serve:ci localhost/neurite-runtime-base:ci >/dev/null 2>&1 || true
   else
     bad "podman build"; tail -30 "$work/build.log"
+  fi
+  if [[ "$keep" == 0 ]]; then # the images this test made (the build stages too), no others
+    comm -13 <(printf '%s\n' "$images_before") <("${P[@]}" images -a -q --no-trunc | sort -u) \
+      | xargs -r "${P[@]}" rmi -f >/dev/null 2>&1 || true
   fi
 fi
 
