@@ -23,6 +23,9 @@ Options:
   --auth NONE|AWS_IAM  function URL auth type (default NONE: protect predictions with an API key)
   --reserved N         reserved concurrency, 0 for none (default 0)
   --skip-build         package the bootstrap already in target/lambda/neurite-serve/
+  --bootstrap FILE     package this binary as bootstrap (built elsewhere; implies
+                       --skip-build); it must match --arch
+  --package-only       build and package, do not deploy (target/lambda-package/)
   --dry-run            print the commands; build and deploy nothing
   -h, --help           this help
 
@@ -42,7 +45,7 @@ show() { printf '+'; printf ' %q' "$@"; printf '\n'; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 env_name=default arch=arm64 models="${NEURITE_MODELS:-models}" only="" memory=1024 timeout=29
-auth=NONE reserved=0 skip_build=0 dry_run=0
+auth=NONE reserved=0 skip_build=0 dry_run=0 package_only=0 bootstrap=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --env) env_name="${2:?--env needs a value}"; shift 2 ;;
@@ -54,6 +57,8 @@ while [[ $# -gt 0 ]]; do
     --auth) auth="${2:?--auth needs a value}"; shift 2 ;;
     --reserved) reserved="${2:?--reserved needs a value}"; shift 2 ;;
     --skip-build) skip_build=1; shift ;;
+    --bootstrap) bootstrap="${2:?--bootstrap needs a file}"; skip_build=1; shift 2 ;;
+    --package-only) package_only=1; shift ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
@@ -74,8 +79,12 @@ run() {
   if [[ "$dry_run" == 1 ]]; then show "$@"; else "$@"; fi
 }
 
+if [[ -z "$bootstrap" ]]; then
+  bootstrap="$root/target/lambda/neurite-serve/bootstrap" # where cargo lambda build puts it
+elif [[ "$bootstrap" != /* ]]; then
+  bootstrap="$PWD/$bootstrap"
+fi
 cd "$root"
-bootstrap=target/lambda/neurite-serve/bootstrap
 if [[ "$skip_build" == 0 ]]; then
   if [[ "$dry_run" == 0 ]]; then
     command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda not found: pip install cargo-lambda==1.9.2"
@@ -87,7 +96,7 @@ if [[ "$skip_build" == 0 ]]; then
   log "building the bootstrap for $arch"
   run cargo lambda build --release --locked "$cl_arch" -p neurite-serve --bin neurite-serve
 fi
-[[ "$dry_run" == 1 || -x "$bootstrap" ]] || die "no $bootstrap (build without --skip-build)"
+[[ "$dry_run" == 1 || -x "$bootstrap" ]] || die "no executable $bootstrap (build without --skip-build)"
 
 # The package: bootstrap at the root, the registry under models/ ($LAMBDA_TASK_ROOT/models).
 pkg=target/lambda-package
@@ -114,6 +123,11 @@ if [[ "$dry_run" == 0 ]]; then
   find "$pkg/models" -type d -name checkpoints -prune -exec rm -rf {} +
   find "$pkg/models" -type f -name .lock -delete
   log "package: $(du -sh "$pkg" | cut -f1) (Lambda's limit: 250 MB unzipped)"
+fi
+
+if [[ "$package_only" == 1 ]]; then
+  [[ "$dry_run" == 1 ]] || log "package ready: $root/$pkg (not deployed: --package-only)"
+  exit 0
 fi
 
 params=("Architecture=$arch" "MemorySize=$memory" "Timeout=$timeout" "FunctionUrlAuthType=$auth"
