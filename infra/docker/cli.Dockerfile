@@ -50,6 +50,7 @@ LABEL org.opencontainers.image.title="neurite-cli" \
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # jq: retrain.sh reads `neurite eval --json`. The user 65532 owns the data folder, so a named
 # volume mounted there (docker compose) starts out writable by the jobs.
+
 # DL3008 (pin apt versions) is skipped on purpose: the base is a build argument (Debian for the
 # CPU image, Ubuntu for the CUDA one), so no single version string exists, and the archive
 # drops superseded versions, which would break a pinned build; the base image tag is pinned.

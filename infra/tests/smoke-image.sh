@@ -17,9 +17,10 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: infra/tests/smoke-image.sh [--skip-build] [--podman auto|yes|no] [--keep]
+Usage: infra/tests/smoke-image.sh [--skip-build | --build-only] [--podman auto|yes|no] [--keep]
 
   --skip-build     use target/image/ and target/release/neurite as they are
+  --build-only     build target/image/ (and target/release/neurite), test nothing
   --podman MODE    auto (default): run the container part when podman and buildah are
                    installed, else print "skipped"; yes: fail without them; no: skip it
   --keep           keep the temporary folder (printed) and the podman images
@@ -28,10 +29,11 @@ Prints "N passed, N failed" at the end; exit 0 only when nothing failed.
 EOF
 }
 
-skip_build=0 podman_mode=auto keep=0
+skip_build=0 build_only=0 podman_mode=auto keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --skip-build) skip_build=1; shift ;;
+    --build-only) build_only=1; shift ;;
     --podman) podman_mode="${2:?--podman needs auto, yes or no}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -84,6 +86,7 @@ fi
 for f in target/image/neurite-serve target/image/neurite-healthcheck target/release/neurite; do
   [[ -x "$f" ]] || { echo "missing $f (run without --skip-build)" >&2; exit 2; }
 done
+[[ "$build_only" == 0 ]] || exit 0
 
 echo "== a registry to serve: iris v1, trained with the release CLI"
 NEURITE_MODELS="$work/models" target/release/neurite train data/iris.csv --target species \
