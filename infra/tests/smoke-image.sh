@@ -17,10 +17,12 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: infra/tests/smoke-image.sh [--skip-build | --build-only] [--podman auto|yes|no] [--keep]
+Usage: infra/tests/smoke-image.sh [--skip-build | --build-only] [--profile P] [--podman auto|yes|no] [--keep]
 
-  --skip-build     use target/image/ and target/release/neurite as they are
-  --build-only     build target/image/ (and target/release/neurite), test nothing
+  --skip-build     use target/image/ and target/<profile>/neurite as they are
+  --build-only     build target/image/ (and target/<profile>/neurite), test nothing
+  --profile P      release (default: what the Dockerfile builds) or debug (the binaries
+                   `cargo test` already built: no extra build, for a quick local run)
   --podman MODE    auto (default): run the container part when podman and buildah are
                    installed, else print "skipped"; yes: fail without them; no: skip it
   --keep           keep the temporary folder (printed) and the podman images
@@ -29,11 +31,12 @@ Prints "N passed, N failed" at the end; exit 0 only when nothing failed.
 EOF
 }
 
-skip_build=0 build_only=0 podman_mode=auto keep=0
+skip_build=0 build_only=0 profile=release podman_mode=auto keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --skip-build) skip_build=1; shift ;;
     --build-only) build_only=1; shift ;;
+    --profile) profile="${2:?--profile needs release or debug}"; shift 2 ;;
     --podman) podman_mode="${2:?--podman needs auto, yes or no}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -41,6 +44,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 case "$podman_mode" in auto | yes | no) ;; *) echo "--podman: auto, yes or no" >&2; exit 2 ;; esac
+case "$profile" in
+  release) cargo_profile=(--release) ;;
+  debug) cargo_profile=() ;;
+  *) echo "--profile: release or debug" >&2; exit 2 ;;
+esac
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
@@ -75,21 +83,21 @@ prediction_ok() { # prediction_ok URL: setosa, from iris v1
 }
 
 if [[ "$skip_build" == 0 ]]; then
-  echo "== building what the Dockerfile's build stage builds (release)"
-  cargo build --release --locked -q -p neurite-serve --bin neurite-serve -p neurite --bin neurite
+  echo "== building what the Dockerfile's build stage builds ($profile)"
+  cargo build "${cargo_profile[@]}" --locked -q -p neurite-serve --bin neurite-serve -p neurite --bin neurite
   mkdir -p target/image
-  cp target/release/neurite-serve target/image/neurite-serve
+  cp "target/$profile/neurite-serve" target/image/neurite-serve
   strip target/image/neurite-serve
   rustc --edition 2021 -C opt-level=s -C strip=symbols \
     -o target/image/neurite-healthcheck infra/docker/healthcheck.rs
 fi
-for f in target/image/neurite-serve target/image/neurite-healthcheck target/release/neurite; do
+for f in target/image/neurite-serve target/image/neurite-healthcheck "target/$profile/neurite"; do
   [[ -x "$f" ]] || { echo "missing $f (run without --skip-build)" >&2; exit 2; }
 done
 [[ "$build_only" == 0 ]] || exit 0
 
-echo "== a registry to serve: iris v1, trained with the release CLI"
-NEURITE_MODELS="$work/models" target/release/neurite train data/iris.csv --target species \
+echo "== a registry to serve: iris v1, trained with the $profile CLI"
+NEURITE_MODELS="$work/models" "target/$profile/neurite" train data/iris.csv --target species \
   --name iris --json >"$work/train.json"
 
 echo "== the image's runtime facts from $dockerfile"
