@@ -45,7 +45,8 @@ case "$profile" in release | debug) ;; *) echo "--profile: release or debug" >&2
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 # The binaries every test uses.
-export NEURITE="$repo/target/$profile/neurite" SERVE_BIN="$repo/target/$profile/neurite-serve"
+bin_dir="${CARGO_TARGET_DIR:-$repo/target}/$profile"
+export NEURITE="$bin_dir/neurite" SERVE_BIN="$bin_dir/neurite-serve"
 echo "== infra: deployment files (validators) and infra tests"
 t_start=$SECONDS
 venv="${INFRA_VENV:-$repo/.infra-venv}"

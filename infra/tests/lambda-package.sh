@@ -18,8 +18,9 @@ EOF
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
-NEURITE="${NEURITE:-$repo/target/release/neurite}"
-SERVE_BIN="${SERVE_BIN:-$repo/target/release/neurite-serve}"
+bin_dir="${CARGO_TARGET_DIR:-$repo/target}/release"
+NEURITE="${NEURITE:-$bin_dir/neurite}"
+SERVE_BIN="${SERVE_BIN:-$bin_dir/neurite-serve}"
 if [[ ! -x "$NEURITE" || ! -x "$SERVE_BIN" ]]; then
   cargo build --release --locked -q -p neurite --bin neurite -p neurite-serve --bin neurite-serve
 fi

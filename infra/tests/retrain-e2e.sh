@@ -25,8 +25,8 @@ EOF
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 if [[ -z "${NEURITE:-}" ]]; then
-  [[ -x target/release/neurite ]] || cargo build --release --locked -q -p neurite --bin neurite
-  NEURITE="$repo/target/release/neurite"
+  NEURITE="${CARGO_TARGET_DIR:-$repo/target}/release/neurite"
+  [[ -x "$NEURITE" ]] || cargo build --release --locked -q -p neurite --bin neurite
 fi
 export NEURITE
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 2; }

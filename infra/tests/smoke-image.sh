@@ -53,6 +53,7 @@ esac
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 dockerfile=infra/docker/serve.Dockerfile
+bin_dir="${CARGO_TARGET_DIR:-$repo/target}/$profile" # cargo's output (target/image/ stays in the repo: the build context)
 work="$(mktemp -d)"
 server_pid=""
 ctr=""
@@ -86,18 +87,18 @@ if [[ "$skip_build" == 0 ]]; then
   echo "== building what the Dockerfile's build stage builds ($profile)"
   cargo build "${cargo_profile[@]}" --locked -q -p neurite-serve --bin neurite-serve -p neurite --bin neurite
   mkdir -p target/image
-  cp "target/$profile/neurite-serve" target/image/neurite-serve
+  cp "$bin_dir/neurite-serve" target/image/neurite-serve
   strip target/image/neurite-serve
   rustc --edition 2021 -C opt-level=s -C strip=symbols \
     -o target/image/neurite-healthcheck infra/docker/healthcheck.rs
 fi
-for f in target/image/neurite-serve target/image/neurite-healthcheck "target/$profile/neurite"; do
+for f in target/image/neurite-serve target/image/neurite-healthcheck "$bin_dir/neurite"; do
   [[ -x "$f" ]] || { echo "missing $f (run without --skip-build)" >&2; exit 2; }
 done
 [[ "$build_only" == 0 ]] || exit 0
 
 echo "== a registry to serve: iris v1, trained with the $profile CLI"
-NEURITE_MODELS="$work/models" "target/$profile/neurite" train data/iris.csv --target species \
+NEURITE_MODELS="$work/models" "$bin_dir/neurite" train data/iris.csv --target species \
   --name iris --json >"$work/train.json"
 
 echo "== the image's runtime facts from $dockerfile"

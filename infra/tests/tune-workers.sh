@@ -34,8 +34,8 @@ done
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 if [[ -z "${NEURITE:-}" ]]; then
-  [[ -x target/release/neurite ]] || cargo build --release --locked -q -p neurite --bin neurite
-  NEURITE="$repo/target/release/neurite"
+  NEURITE="${CARGO_TARGET_DIR:-$repo/target}/release/neurite"
+  [[ -x "$NEURITE" ]] || cargo build --release --locked -q -p neurite --bin neurite
 fi
 export NEURITE
 
