@@ -154,14 +154,20 @@ check "SIGTERM: clean exit (status $rc)" test "$rc" = 0
 check "SIGTERM: the server said it was shutting down" grep -q "shutting down" "$work/server.err"
 
 echo "== part 2: the real image (podman)"
-have_podman=0
-if command -v podman >/dev/null 2>&1 && command -v buildah >/dev/null 2>&1; then have_podman=1; fi
+have_podman=0 why=""
+if ! command -v podman >/dev/null 2>&1 || ! command -v buildah >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; then
+  why="podman, buildah or runc not installed (apt-get install podman buildah runc)"
+elif ! "${P[@]}" info >"$work/podman-info.log" 2>&1; then
+  why="podman does not work on this machine: $(tail -1 "$work/podman-info.log")"
+else
+  have_podman=1
+fi
 if [[ "$podman_mode" == no ]]; then
   echo "skipped: --podman no"
 elif [[ "$have_podman" == 0 && "$podman_mode" == auto ]]; then
-  echo "skipped: podman/buildah not installed (apt-get install podman buildah runc)"
+  echo "skipped: $why"
 elif [[ "$have_podman" == 0 ]]; then
-  bad "podman/buildah not installed (--podman yes)"
+  bad "$why (--podman yes)"
 else
   # A runtime base with what distroless/cc-debian12 holds: the binary's shared libraries
   # (glibc, libm, libgcc_s), the dynamic loader, /etc/passwd with the nonroot user, /tmp.
