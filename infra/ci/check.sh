@@ -124,6 +124,9 @@ fi
 step "shellcheck (infra/scripts, infra/tests, infra/ci)" \
   shellcheck infra/scripts/*.sh infra/tests/*.sh infra/ci/*.sh
 
+step "rustfmt --check (infra/docker/healthcheck.rs, outside the cargo workspace)" \
+  rustfmt --check --edition 2021 infra/docker/healthcheck.rs
+
 step "hadolint --failure-threshold warning (infra/docker/*.Dockerfile)" \
   "$T/hadolint" --failure-threshold warning infra/docker/serve.Dockerfile infra/docker/cli.Dockerfile \
   infra/docker/lambda.Dockerfile

@@ -18,7 +18,8 @@ fn check(port: u16, path: &str) -> Result<u16, String> {
     let limit = Duration::from_secs(2);
     let mut s = TcpStream::connect_timeout(&addr, limit).map_err(|e| format!("{addr}: {e}"))?;
     s.set_read_timeout(Some(limit)).map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(limit)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(limit))
+        .map_err(|e| e.to_string())?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
     // The status line is all we need: "HTTP/1.1 200 OK".
@@ -42,7 +43,9 @@ fn check(port: u16, path: &str) -> Result<u16, String> {
 }
 
 fn main() -> ExitCode {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "/v2/health/ready".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/v2/health/ready".into());
     let port = match std::env::var("PORT") {
         Ok(p) => match p.parse::<u16>() {
             Ok(p) => p,
