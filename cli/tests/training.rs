@@ -287,6 +287,44 @@ fn callbacks_schedules_and_nan() {
         .unwrap()
         .collect();
     assert!(!ck.is_empty() && ck.len() <= 3, "{} checkpoints", ck.len());
+    // Every 2 epochs, keep the last 3; with the write throttle off every request is written.
+    let ck_cfg = w.path().join("ck.yaml");
+    std::fs::write(
+        &ck_cfg,
+        "training:\n  epochs: 12\ncallbacks:\n  early_stopping: {enabled: false}\n  model_checkpoint: {save_best_only: false, every_n_epochs: 2, keep_last: 3}\n",
+    )
+    .unwrap();
+    let names = |v: &str, interval: &str| -> Vec<String> {
+        let o = w
+            .cmd(&[
+                "train",
+                "data/wine.csv",
+                "--target",
+                "cultivar",
+                "--config",
+                ck_cfg.to_str().unwrap(),
+            ])
+            .env("NEURITE_CHECKPOINT_INTERVAL_MS", interval)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut n: Vec<String> =
+            std::fs::read_dir(w.path().join(format!("models/wine/{v}/checkpoints")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names("v2", "0"),
+        ["epoch-0008.ckpt", "epoch-0010.ckpt", "epoch-0012.ckpt"]
+    );
+    // Throttled (an hour): the first request is written at once, the newest one at the end.
+    assert_eq!(
+        names("v3", "3600000"),
+        ["epoch-0002.ckpt", "epoch-0012.ckpt"]
+    );
     // ReduceLROnPlateau lowers the rate when the monitored loss stalls.
     std::fs::write(
         &cfg,
@@ -303,7 +341,7 @@ fn callbacks_schedules_and_nan() {
         "--json",
     ]);
     let m: Value =
-        serde_json::from_slice(&std::fs::read(w.path().join("models/wine/v2/model.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(w.path().join("models/wine/v4/model.json")).unwrap())
             .unwrap();
     let lrs: Vec<f64> = m["history"]
         .as_array()

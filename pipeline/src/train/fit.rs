@@ -580,6 +580,13 @@ fn fit_loop(
             .unwrap_or(2000),
     );
     let mut last_resume = Instant::now();
+    // ModelCheckpoint's epoch checkpoints go through the same throttle: an improvement every
+    // few milliseconds (small data) would otherwise spend most of training writing files. The
+    // newest requested checkpoint waits in memory and is written when the interval has passed
+    // and when training ends.
+    let mut last_epoch_ckpt: Option<Instant> = None;
+    let mut pending: Option<PendingCheckpoint> = None;
+    let keep = cfg.callbacks.model_checkpoint.keep_last.max(1);
     for epoch in state.epoch + 1..=t.epochs {
         let t0 = Instant::now();
         let scheduled = match &t.lr_schedule {
@@ -752,22 +759,60 @@ fn fit_loop(
             checkpoint::save(&ckpt_dir.join(LAST_CHECKPOINT), state, model, opt, &snaps)?;
             last_resume = Instant::now();
         }
-        if save {
-            let keep = cfg.callbacks.model_checkpoint.keep_last.max(1);
-            checkpoint::save(
-                &ckpt_dir.join(format!("epoch-{epoch:04}.ckpt")),
-                state,
-                model,
-                opt,
-                &snaps,
-            )?;
+        let due = last_epoch_ckpt.is_none_or(|t| t.elapsed() >= resume_interval);
+        if save && (due || last) {
+            let path = ckpt_dir.join(format!("epoch-{epoch:04}.ckpt"));
+            checkpoint::save(&path, state, model, opt, &snaps)?;
             prune_checkpoints(ckpt_dir, keep)?;
+            last_epoch_ckpt = Some(Instant::now());
+            pending = None;
+        } else if save {
+            pending = Some(PendingCheckpoint {
+                epoch,
+                state: state.clone(),
+                model: model.clone(),
+                opt: opt.clone(),
+                snapshots: snaps
+                    .iter()
+                    .map(|(n, m)| (n.to_string(), (*m).clone()))
+                    .collect(),
+            });
+        } else if due || last {
+            if let Some(p) = pending.take() {
+                p.write(ckpt_dir, keep)?;
+                last_epoch_ckpt = Some(Instant::now());
+            }
         }
         if stop.is_some() {
             break;
         }
     }
+    if let Some(p) = pending.take() {
+        p.write(ckpt_dir, keep)?;
+    }
     Ok(stop)
+}
+
+/// An epoch checkpoint ModelCheckpoint asked for, waiting for the write throttle.
+struct PendingCheckpoint {
+    epoch: usize,
+    state: TrainState,
+    model: Mlp,
+    opt: Optimizer,
+    snapshots: Vec<(String, Mlp)>,
+}
+
+impl PendingCheckpoint {
+    fn write(&self, dir: &Path, keep: usize) -> Result<()> {
+        let snaps: Vec<(&str, &Mlp)> = self
+            .snapshots
+            .iter()
+            .map(|(n, m)| (n.as_str(), m))
+            .collect();
+        let path = dir.join(format!("epoch-{:04}.ckpt", self.epoch));
+        checkpoint::save(&path, &self.state, &self.model, &self.opt, &snaps)?;
+        prune_checkpoints(dir, keep)
+    }
 }
 
 fn prune_checkpoints(dir: &Path, keep: usize) -> Result<()> {
