@@ -440,14 +440,13 @@ pub fn tidy_floats(v: &Value) -> Value {
         Value::Number(n) if n.is_f64() => {
             let x = n.as_f64().unwrap_or(f64::NAN);
             let short = x as f32;
-            if f64::from(short) == x {
-                if let Some(m) = format!("{short}")
+            if f64::from(short) == x
+                && let Some(m) = format!("{short}")
                     .parse::<f64>()
                     .ok()
                     .and_then(serde_json::Number::from_f64)
-                {
-                    return Value::Number(m);
-                }
+            {
+                return Value::Number(m);
             }
             v.clone()
         }

@@ -767,9 +767,15 @@ fn fit_loop(
             last_epoch_ckpt = Some(Instant::now());
             pending = None;
         } else if save {
+            // The history is append-only: keep its length, not a copy (a copy per epoch is
+            // quadratic in the epochs).
+            let history = std::mem::take(&mut state.history);
+            let bare = state.clone();
+            state.history = history;
             pending = Some(PendingCheckpoint {
                 epoch,
-                state: state.clone(),
+                history_len: state.history.len(),
+                state: bare,
                 model: model.clone(),
                 opt: opt.clone(),
                 snapshots: snaps
@@ -777,18 +783,18 @@ fn fit_loop(
                     .map(|(n, m)| (n.to_string(), (*m).clone()))
                     .collect(),
             });
-        } else if due || last {
-            if let Some(p) = pending.take() {
-                p.write(ckpt_dir, keep)?;
-                last_epoch_ckpt = Some(Instant::now());
-            }
+        } else if (due || last)
+            && let Some(p) = pending.take()
+        {
+            p.write(ckpt_dir, keep, &state.history)?;
+            last_epoch_ckpt = Some(Instant::now());
         }
         if stop.is_some() {
             break;
         }
     }
     if let Some(p) = pending.take() {
-        p.write(ckpt_dir, keep)?;
+        p.write(ckpt_dir, keep, &state.history)?;
     }
     Ok(stop)
 }
@@ -796,14 +802,18 @@ fn fit_loop(
 /// An epoch checkpoint ModelCheckpoint asked for, waiting for the write throttle.
 struct PendingCheckpoint {
     epoch: usize,
+    /// The state at that epoch without its history, which is the first `history_len`
+    /// records of the run's history.
     state: TrainState,
+    history_len: usize,
     model: Mlp,
     opt: Optimizer,
     snapshots: Vec<(String, Mlp)>,
 }
 
 impl PendingCheckpoint {
-    fn write(&self, dir: &Path, keep: usize) -> Result<()> {
+    fn write(mut self, dir: &Path, keep: usize, history: &[EpochRecord]) -> Result<()> {
+        self.state.history = history[..self.history_len.min(history.len())].to_vec();
         let snaps: Vec<(&str, &Mlp)> = self
             .snapshots
             .iter()
