@@ -489,3 +489,80 @@ fn cross_validation_and_grid() {
         assert!((r["value"].as_f64().unwrap() - mean).abs() < 1e-12);
     }
 }
+
+#[test]
+fn pruning_and_timeout() {
+    let w = Ws::new();
+    // Successive halving from epoch 2: a trial must be in the top third at epochs 2, 6, 18.
+    let f = w.file(
+        "tune.yaml",
+        "sampler: random\npruner: {type: successive_halving, min_epochs: 2}\n",
+    );
+    let out = w.json(&[
+        "tune",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--config",
+        &f,
+        "--study",
+        "p",
+        "--trials",
+        "9",
+        "--epochs",
+        "40",
+        "--workers",
+        "1",
+        "--json",
+    ]);
+    let pruned: Vec<Value> = records(&w.study("p"))
+        .into_values()
+        .map(|(_, r)| r)
+        .filter(|r| r["state"] == "pruned")
+        .collect();
+    assert_eq!(
+        out["trials"]["pruned"].as_u64().unwrap() as usize,
+        pruned.len()
+    );
+    assert!(!pruned.is_empty(), "no trial was pruned");
+    for r in &pruned {
+        let stop = r["epochs_run"].as_u64().unwrap();
+        assert!(
+            [2, 6, 18].contains(&stop),
+            "pruned at a rung, not at {stop}: {r}"
+        );
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains("successive halving"),
+            "{r}"
+        );
+        assert!(r["value"].is_null());
+    }
+    // A timeout of 0.01 minutes ends a long study early; the best finished trial is
+    // registered and the study can be resumed.
+    let out = w.json(&[
+        "tune",
+        "data/digits.csv",
+        "--target",
+        "digit",
+        "--study",
+        "t",
+        "--trials",
+        "200",
+        "--timeout",
+        "0.01",
+        "--epochs",
+        "30",
+        "--workers",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out["stopped"], "timeout", "{out}");
+    let n = out["trials"]["finished"].as_u64().unwrap();
+    assert!((1..200).contains(&n), "{out}");
+    assert_eq!(out["best"]["model"]["version"], 1, "{out}");
+    let e = w.err(&["tune", "--resume"]);
+    assert!(e.contains("--study"), "{e}");
+}

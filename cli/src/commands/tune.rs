@@ -25,6 +25,10 @@ pub struct TuneArgs {
     /// settings at the top level).
     #[command(flatten)]
     pub flags: TrainFlags,
+    /// The validation metric to optimize (default: accuracy, subset accuracy or R²), e.g.
+    /// f1_macro, log_loss, rmse.
+    #[arg(long)]
+    pub metric: Option<String>,
     /// grid, random, tpe or gp.
     #[arg(long)]
     pub sampler: Option<String>,
@@ -73,7 +77,14 @@ pub fn run(a: TuneArgs, paths: &Paths) -> Result<()> {
         flags.config = None;
     }
     let (base_cfg, base) = flags.resolve(&paths.global, paths.global_path.as_deref())?;
-    let layer = settings::flags_layer(a.sampler.as_deref(), a.trials, a.timeout, a.cv, a.workers);
+    let layer = settings::flags_layer(
+        a.metric.as_deref(),
+        a.sampler.as_deref(),
+        a.trials,
+        a.timeout,
+        a.cv,
+        a.workers,
+    );
     let tune_settings = settings::load(source.as_ref(), layer)?;
     let model_name = match (&base_cfg.name, &a.csv) {
         (Some(n), _) => n.clone(),
@@ -93,6 +104,9 @@ pub fn run(a: TuneArgs, paths: &Paths) -> Result<()> {
         (_, true) => Mode::Worker,
         _ => Mode::New,
     };
+    if a.csv.is_none() && a.study.is_none() {
+        bail!("give the CSV file to tune on, or --study NAME to continue a study");
+    }
     if mode == Mode::New && a.csv.is_none() {
         bail!("give the CSV file to tune on (or --resume / --worker to continue a study)");
     }

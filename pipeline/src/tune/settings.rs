@@ -198,6 +198,7 @@ pub fn load(src: Option<&TuneSource>, flags: Value) -> Result<TuneSettings> {
 
 /// The command-line flags of `neurite tune` as a settings layer.
 pub fn flags_layer(
+    metric: Option<&str>,
     sampler: Option<&str>,
     trials: Option<usize>,
     timeout_minutes: Option<f64>,
@@ -205,6 +206,9 @@ pub fn flags_layer(
     workers: Option<usize>,
 ) -> Value {
     let mut m = Map::new();
+    if let Some(v) = metric {
+        m.insert("metric".into(), json!(v));
+    }
     if let Some(v) = sampler {
         m.insert("sampler".into(), json!(v));
     }
@@ -310,7 +314,11 @@ mod tests {
         std::fs::write(&f, "sampler: random\ntrials: 7\npruner: {type: hyperband}\nspace:\n  lr: {type: uniform, low: 0.1, high: 0.2}\n").unwrap();
         let src = TuneSource::read(&f).unwrap();
         assert!(!src.model_config);
-        let s = load(Some(&src), flags_layer(None, Some(9), None, None, None)).unwrap();
+        let s = load(
+            Some(&src),
+            flags_layer(None, None, Some(9), None, None, None),
+        )
+        .unwrap();
         assert_eq!((s.sampler.as_str(), s.trials), ("random", Some(9)));
         assert_eq!(s.pruner.kind, "hyperband");
         assert_eq!(s.pruner.reduction_factor, 3);
