@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Train a model on a CSV file and save it as a new version in the registry.
     Train(Box<commands::train::TrainArgs>),
+    /// Search hyperparameters (grid, random, TPE, GP) and register the best model.
+    Tune(Box<commands::tune::TuneArgs>),
     /// Predict with a saved model on the rows of a CSV file.
     Predict(commands::predict::PredictArgs),
     /// Metrics of a saved model on a CSV file that holds the targets.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a, &paths),
+        Command::Tune(a) => commands::tune::run(*a, &paths),
         Command::Predict(a) => commands::predict::run(a, &paths),
         Command::Eval(a) => commands::eval::run(a, &paths),
         Command::Models(a) => commands::models::run(a, &paths.models),

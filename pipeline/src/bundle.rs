@@ -146,6 +146,10 @@ pub struct Manifest {
     /// How the data was read and prepared (absent in version-1 manifests).
     #[serde(default)]
     pub data: DataReport,
+    /// Set when `neurite tune` chose this model: the study, the trial, the objective and the
+    /// tuned hyperparameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<serde_json::Value>,
 }
 
 impl Manifest {

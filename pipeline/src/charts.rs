@@ -63,6 +63,8 @@ pub struct XyOptions {
     pub y_range: Option<(f64, f64)>,
     /// Logarithmic y axis (e.g. learning rates).
     pub log_y: bool,
+    /// No legend (many series, e.g. one curve per trial).
+    pub hide_legend: bool,
 }
 
 fn span(vals: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -103,7 +105,8 @@ pub fn xy(title: &str, series: &[Series], opt: &XyOptions) -> Result<String> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60);
-        let legend = series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty());
+        let legend = !opt.hide_legend
+            && (series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty()));
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -470,6 +473,74 @@ pub fn histogram_sized(
     Ok(svg)
 }
 
+/// Parallel coordinates: one polyline per row across named vertical axes. Values are in
+/// [0, 1] on each axis (NaN where the axis does not apply to a row: its line passes it by);
+/// `ticks[i]` labels the bottom and top of axis `i`. Each row has a shade in [0, 1], drawn
+/// from light (0) to dark (1), darker rows on top, the darkest one thicker.
+pub fn parallel(
+    title: &str,
+    axes: &[String],
+    ticks: &[(String, String)],
+    rows: &[(Vec<f64>, f64)],
+) -> Result<String> {
+    let n = axes.len().max(2);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH.max(120 * n as u32), HEIGHT + 40))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(16)
+            .build_cartesian_2d(-0.4f64..(n - 1) as f64 + 0.4, -0.2f64..1.12)
+            .map_err(err)?;
+        let grey = RGBColor(150, 150, 150);
+        let centre = |size: i32| {
+            TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Center))
+        };
+        for (i, name) in axes.iter().enumerate() {
+            let x = i as f64;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, 1.0)],
+                    grey.stroke_width(1),
+                )))
+                .map_err(err)?;
+            let (lo, hi) = ticks.get(i).cloned().unwrap_or_default();
+            for (text, y, size) in [(hi, 1.06, 11), (lo, -0.06, 11), (name.clone(), -0.15, 13)] {
+                chart
+                    .draw_series(std::iter::once(Text::new(text, (x, y), centre(size))))
+                    .map_err(err)?;
+            }
+        }
+        let mut order: Vec<&(Vec<f64>, f64)> = rows.iter().collect();
+        order.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let last = order.len().saturating_sub(1);
+        for (k, (vals, shade)) in order.into_iter().enumerate() {
+            let t = shade.clamp(0.0, 1.0);
+            let (a, b) = ((203.0, 213.0, 225.0), (29.0, 78.0, 216.0));
+            let c = RGBColor(
+                (a.0 + (b.0 - a.0) * t) as u8,
+                (a.1 + (b.1 - a.1) * t) as u8,
+                (a.2 + (b.2 - a.2) * t) as u8,
+            );
+            let style = c.stroke_width(if k == last { 3 } else { 1 });
+            // An axis that does not apply to the row is skipped: the line goes on to the next.
+            let pts: Vec<(f64, f64)> = vals
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, v)| (i as f64, v.clamp(0.0, 1.0)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(PathElement::new(pts, style)))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,6 +587,17 @@ mod tests {
         assert!(b.contains("<rect"));
         let g = histogram("h", "v", &[1.0, 2.0, 2.0, 3.0], 3).unwrap();
         assert!(g.contains("<rect"));
+        let p = parallel(
+            "pc",
+            &["lr".into(), "units".into(), "value".into()],
+            &vec![("1e-4".to_string(), "1e-1".to_string()); 3],
+            &[(vec![0.1, f64::NAN, 0.5], 0.2), (vec![0.9, 0.4, 1.0], 1.0)],
+        )
+        .unwrap();
+        assert!(
+            p.contains("1e-4") && p.matches("<polyline").count() >= 4,
+            "{p}"
+        );
         // Empty and constant data still draw.
         assert!(xy("e", &[], &XyOptions::default()).is_ok());
         assert!(histogram("c", "v", &[5.0, 5.0], 4).is_ok());

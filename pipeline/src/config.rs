@@ -631,6 +631,9 @@ pub fn load_global(path: Option<&Path>) -> Result<GlobalConfig> {
     l.build(&p.display().to_string())
 }
 
+/// The model config's section read by `neurite tune` (and skipped by training).
+pub const TUNE_SECTION: &str = "tune";
+
 /// The merged training configuration: defaults < global `train:` < model config < flags.
 pub fn load_train_config(
     global: &GlobalConfig,
@@ -646,7 +649,13 @@ pub fn load_train_config(
         l.push::<TrainConfig>(t.clone(), &src)?;
     }
     if let Some(p) = model_config {
-        l.push::<TrainConfig>(read_tree(p)?, &p.display().to_string())?;
+        let mut tree = read_tree(p)?;
+        // The `tune:` section belongs to `neurite tune` (the search space and study settings);
+        // it is not a training setting.
+        if let Value::Object(m) = &mut tree {
+            m.remove(TUNE_SECTION);
+        }
+        l.push::<TrainConfig>(tree, &p.display().to_string())?;
     }
     l.push::<TrainConfig>(flags, "command line")?;
     let cfg: TrainConfig = l.build("configuration")?;
@@ -845,6 +854,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("training.epochs"), "{e}");
+    }
+
+    #[test]
+    fn a_tune_section_is_not_a_training_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.yaml");
+        std::fs::write(
+            &p,
+            "training: {epochs: 4}\ntune: {sampler: tpe, space: {}}\n",
+        )
+        .unwrap();
+        let (c, _) =
+            load_train_config(&GlobalConfig::default(), None, Some(&p), json!({})).unwrap();
+        assert_eq!(c.training.epochs, 4);
     }
 
     #[test]

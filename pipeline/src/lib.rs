@@ -33,6 +33,8 @@ pub mod report;
 pub mod synth;
 #[cfg(feature = "train")]
 pub mod train;
+#[cfg(feature = "train")]
+pub mod tune;
 
 pub use bundle::{Bundle, Manifest, Predictions};
 pub use error::{Error, Result};

@@ -15,6 +15,7 @@ pub mod predict;
 pub mod report;
 pub mod serve;
 pub mod train;
+pub mod tune;
 
 use std::path::PathBuf;
 

@@ -13,17 +13,32 @@ use super::Paths;
 #[derive(Args)]
 pub struct ReportArgs {
     /// A model version: name, name@vK or name@alias.
-    #[arg(long, conflicts_with = "experiment")]
+    #[arg(long, conflicts_with_all = ["experiment", "study"])]
     pub model: Option<String>,
     /// An experiment: compare its runs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "study")]
     pub experiment: Option<String>,
-    /// Output file (default: <model>-v<k>-report.html or <experiment>-experiment.html).
+    /// A tuning study (`neurite tune`): history, importances, parallel coordinates.
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Output file (default: <model>-v<k>-report.html, <experiment>-experiment.html or
+    /// <study>-study.html).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(a: ReportArgs, paths: &Paths) -> Result<()> {
+    if let Some(name) = &a.study {
+        neurite_pipeline::registry::validate_name(name)?;
+        let study = neurite_pipeline::tune::Study::open(&paths.experiments.join(name))?;
+        let html = neurite_pipeline::tune::report::study_report(&study)?;
+        let out = a
+            .out
+            .unwrap_or_else(|| PathBuf::from(format!("{name}-study.html")));
+        neurite_engine::io::atomic_write(&out, html.as_bytes())?;
+        println!("wrote {} ({} KB)", out.display(), html.len() / 1024);
+        return Ok(());
+    }
     let (html, default) = match (&a.model, &a.experiment) {
         (Some(m), None) => {
             let b = Registry::new(&paths.models).load(m)?;
@@ -43,7 +58,7 @@ pub fn run(a: ReportArgs, paths: &Paths) -> Result<()> {
                 format!("{e}-experiment.html"),
             )
         }
-        _ => bail!("give --model NAME[@VERSION] or --experiment NAME"),
+        _ => bail!("give --model NAME[@VERSION], --experiment NAME or --study NAME"),
     };
     let out = a.out.unwrap_or_else(|| PathBuf::from(default));
     neurite_engine::io::atomic_write(&out, html.as_bytes())?;

@@ -46,11 +46,69 @@ pub struct Prepared {
     pub report: DataReport,
 }
 
-/// Options beyond the config: incremental training from a parent and replay of old data.
+/// Options beyond the config: incremental training from a parent, replay of old data, and
+/// explicit splits.
 #[derive(Default)]
 pub struct PrepareOptions<'a> {
     pub parent: Option<&'a Bundle>,
     pub replay: Option<(&'a Path, f64)>,
+    pub splits: Option<&'a ExplicitSplits>,
+}
+
+/// Rows to train, validate and test on, given instead of the seeded split. Indices count the
+/// usable rows as [`crate::prepare::prepare`] returns them (rows with a missing target, and
+/// with `drop_missing_rows` rows with a missing feature, removed), so the caller gets them
+/// from the same function; `rows` is that count, checked so that a changed file or data
+/// configuration cannot silently select other rows. The preprocessing is still fitted on the
+/// training rows only.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExplicitSplits {
+    pub rows: usize,
+    pub train: Vec<usize>,
+    pub validation: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+impl ExplicitSplits {
+    /// Check the splits against a table of `n` usable rows: indices in range, no row in two
+    /// splits or twice in one, a non-empty training split.
+    pub fn check(&self, n: usize, path: &Path) -> Result<()> {
+        if self.rows != n {
+            return Err(Error::InvalidData(format!(
+                "{}: the splits were made for {} usable rows, the file now has {n}",
+                path.display(),
+                self.rows
+            )));
+        }
+        if self.train.is_empty() {
+            return Err(Error::InvalidData(format!(
+                "{}: the training split is empty",
+                path.display()
+            )));
+        }
+        let mut seen = vec![false; n];
+        for (name, part) in [
+            ("train", &self.train),
+            ("validation", &self.validation),
+            ("test", &self.test),
+        ] {
+            for &i in part.iter() {
+                if i >= n {
+                    return Err(Error::InvalidData(format!(
+                        "{}: {name} split row {i} is out of range ({n} usable rows)",
+                        path.display()
+                    )));
+                }
+                if std::mem::replace(&mut seen[i], true) {
+                    return Err(Error::InvalidData(format!(
+                        "{}: row {i} is in two splits (or twice in one)",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn prepare(
@@ -87,7 +145,13 @@ pub fn prepare(
         validation_fraction: data_cfg.validation_fraction,
         seed: cfg.training.seed,
     };
-    let prep = read_and_split(path, &targets, task, &data_cfg, &split)?;
+    let mut prep = read_and_split(path, &targets, task, &data_cfg, &split)?;
+    if let Some(s) = opts.splits {
+        s.check(prep.table.n_rows(), path)?;
+        prep.train = s.train.clone();
+        prep.validation = s.validation.clone();
+        prep.test = s.test.clone();
+    }
     let task = prep.task;
     let table = &prep.table;
     let sha256 = table.sha256.clone().unwrap_or_default();

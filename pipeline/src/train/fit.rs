@@ -22,7 +22,7 @@ use super::callbacks::{
     TerminateOnNan, resolve_mode,
 };
 use super::checkpoint::{self, CHECKPOINT_FORMAT, TrainState};
-use super::data::{DeviceData, PrepareOptions, Prepared, prepare};
+use super::data::{DeviceData, ExplicitSplits, PrepareOptions, Prepared, prepare};
 use super::evaluate;
 use crate::bundle::{Bundle, EpochRecord, Head, Manifest, TrainingInfo};
 use crate::config::{HiddenLayer, TrainConfig};
@@ -49,6 +49,11 @@ pub struct TrainEnv<'a> {
     pub extra_callbacks: Vec<Box<dyn Callback + 'a>>,
     /// Set (e.g. by a SIGINT handler) to stop after the current batch.
     pub interrupt: Option<&'a AtomicBool>,
+    /// Train on these rows instead of the seeded split (cross-validation folds of
+    /// `neurite tune`); not kept for `--resume`.
+    pub splits: Option<ExplicitSplits>,
+    /// Recorded as the manifest's `tuning` section.
+    pub tuning: Option<Value>,
 }
 
 impl<'a> TrainEnv<'a> {
@@ -62,6 +67,8 @@ impl<'a> TrainEnv<'a> {
             replay: None,
             extra_callbacks: Vec::new(),
             interrupt: None,
+            splits: None,
+            tuning: None,
         }
     }
 }
@@ -176,6 +183,7 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
     let popts = PrepareOptions {
         parent: parent.as_ref(),
         replay: env.replay.as_ref().map(|(p, f)| (p.as_path(), *f)),
+        splits: env.splits.as_ref(),
     };
     let data = prepare(path, &cfg, device, &popts)?;
 
@@ -435,6 +443,7 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
         experiment: Some(experiment.clone()),
         run_id: Some(state.run_id.clone()),
         data: data.report.clone(),
+        tuning: env.tuning.clone(),
     };
     let bundle = Bundle {
         manifest: manifest.clone(),

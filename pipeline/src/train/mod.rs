@@ -8,5 +8,6 @@ pub mod evaluate;
 pub mod fit;
 
 pub use callbacks::{Callback, CallbackContext, ProgressBar};
+pub use data::ExplicitSplits;
 pub use evaluate::{evaluation, score};
 pub use fit::{TrainEnv, TrainOutcome, build_spec, train};
