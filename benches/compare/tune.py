@@ -16,7 +16,7 @@ runs that many processes at once.
 
 Usage: python3 benches/compare/tune.py [--neurite target/release/neurite] [--trials 20]
        [--seeds 1,2,3,4,5] [--datasets iris,wine,breast_cancer,digits,diabetes]
-       [--samplers random,tpe,gp] [--metric auto|log_loss] [--jobs 2]
+       [--samplers random,tpe,gp] [--metric auto|log_loss] [--cv K] [--jobs 2]
        [--out benches/compare/last-run-tune.json]
 """
 import argparse
@@ -59,7 +59,7 @@ def metric_of(dataset, choice):
     return metric if choice == "auto" or metric == "r2" else choice
 
 
-def job(neurite, dataset, seed, sampler, trials, choice):
+def job(neurite, dataset, seed, sampler, trials, choice, cv):
     target, _ = DATASETS[dataset]
     metric = metric_of(dataset, choice)
     csv = f"data/{dataset}.csv"
@@ -73,7 +73,8 @@ def job(neurite, dataset, seed, sampler, trials, choice):
     out, secs = run(
         neurite,
         ["tune", csv, "--target", target, "--seed", str(seed), "--sampler", sampler,
-         "--trials", str(trials), "--workers", "1", "--study", "s", "--metric", metric, "--json"],
+         "--trials", str(trials), "--workers", "1", "--study", "s", "--metric", metric, "--json"]
+        + (["--cv", str(cv)] if cv else []),
     )
     best = out["best"]
     return {
@@ -93,6 +94,7 @@ def main():
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--samplers", default="random,tpe,gp")
     ap.add_argument("--metric", default="auto")
+    ap.add_argument("--cv", type=int, default=0, help="k-fold objective for the studies (0: the validation split)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default="benches/compare/last-run-tune.json")
     a = ap.parse_args()
@@ -103,7 +105,7 @@ def main():
     results = {}
     t0 = time.monotonic()
     with cf.ThreadPoolExecutor(a.jobs) as ex:
-        futs = {ex.submit(job, a.neurite, d, s, k, a.trials, a.metric): (d, s, k) for d, s, k in todo}
+        futs = {ex.submit(job, a.neurite, d, s, k, a.trials, a.metric, a.cv): (d, s, k) for d, s, k in todo}
         for i, f in enumerate(cf.as_completed(futs)):
             d, s, k = futs[f]
             results[(d, s, k)] = f.result()

@@ -3,14 +3,9 @@
 # --worker`), run as two local processes at once against one study folder, must complete the
 # study with every trial run exactly once: none twice (duplicate), none missing (lost).
 #
-# GATED ON ISSUE #8: `neurite tune` is written in parallel. When `neurite tune --help` fails
-# (this build has no tune command), the test prints "skipped: `neurite tune` not available in
-# this build" and passes. Otherwise it runs for real.
-#
-# Where the trials are read (the assumed layout, the one place to adapt to #8's):
-#   `neurite experiments list <study> --json`: one run per trial, status "finished"; the trial
-#   number in the run's `trial` or `params.trial` field when there is one.
-#   Fallback: JSON records with a `trial`/`trial_id`/`number` field under experiments/<study>/.
+# When `neurite tune --help` fails (a build without the tune command), the test prints
+# "skipped" and passes. The trials are read from the study folder `neurite tune` writes:
+# experiments/<study>/trials/<id>.json, one record per trial (id, state, pid, host).
 set -euo pipefail
 
 usage() {
@@ -85,65 +80,32 @@ done
 pids=()
 
 echo "== the study's trials"
-"$NEURITE" experiments list "$study" --json >"$work/runs.json" 2>"$work/runs.err" || echo "[]" >"$work/runs.json"
-if python3 - "$work/runs.json" "$work/volume/experiments/$study" "$trials" >"$work/check.txt" <<'PY'
+if python3 - "$work/volume/experiments/$study/trials" "$trials" >"$work/check.txt" <<'PY'
 import json, os, sys
-runs_file, study_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-KEYS = ("trial", "trial_id", "trial_index", "trial_number", "number")
-
-def trial_of(rec):
-    for src in (rec, rec.get("params") or {}):
-        if isinstance(src, dict):
-            for k in KEYS:
-                if isinstance(src.get(k), int):
-                    return src[k]
-    return None
-
-runs = [r for r in json.load(open(runs_file)) if isinstance(r, dict)]
-source = "neurite experiments list"
-if not runs and os.path.isdir(study_dir):
-    source = f"JSON records under {study_dir}"
-    for root, _, files in os.walk(study_dir):
-        for f in files:
-            path = os.path.join(root, f)
-            try:
-                if f.endswith(".json"):
-                    recs = [json.load(open(path))]
-                elif f.endswith(".jsonl"):
-                    recs = [json.loads(l) for l in open(path) if l.strip()]
-                else:
-                    continue
-            except (OSError, ValueError):
-                continue
-            runs += [r for r in recs if isinstance(r, dict) and trial_of(r) is not None]
-print(f"source: {source}; {len(runs)} record(s)")
-if not runs:
-    print("FAILED: no trial found: adapt the reading of trials in infra/tests/tune-workers.sh to `neurite tune`'s layout")
-    sys.exit(1)
-status = [r.get("status", "finished") for r in runs]
-finished = [r for r, s in zip(runs, status) if s in ("finished", "complete", "completed", "ok")]
-print(f"statuses: {sorted(set(status))}")
-trials = [trial_of(r) for r in finished]
+folder, n = sys.argv[1], int(sys.argv[2])
+recs = []
+for f in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+    if f.endswith(".json"):
+        recs.append(json.load(open(os.path.join(folder, f))))
+ids = [r["id"] for r in recs]
+states = sorted({r["state"] for r in recs})
+print(f"{len(recs)} trial record(s) in {folder}; states {states}")
 fail = False
-if all(t is not None for t in trials):
-    dup = sorted({t for t in trials if trials.count(t) > 1})
-    lost = sorted(set(range(min(trials + [0]), min(trials + [0]) + n)) - set(trials))
-    print(f"trial numbers: {sorted(trials)}")
-    if dup:
-        print(f"FAILED: duplicate trials {dup}"); fail = True
-    if lost or len(set(trials)) != n:
-        print(f"FAILED: lost trials {lost} ({len(set(trials))} distinct of {n})"); fail = True
-else:
-    # No trial numbers recorded: every finished run must have its own parameters.
-    params = [json.dumps(r.get("params"), sort_keys=True) for r in finished]
-    print(f"no trial numbers recorded: comparing parameter sets ({len(set(params))} distinct)")
-    if len(set(params)) != len(params):
-        print("FAILED: two runs with the same parameters (a duplicate trial)"); fail = True
-    if len(finished) != n:
-        print(f"FAILED: {len(finished)} finished runs, expected {n} (lost trials)"); fail = True
-pids = sorted({(r.get("host"), r.get("pid")) for r in finished if r.get("pid")})
-print(f"processes that ran trials: {len(pids)} (both workers took part)" if len(pids) > 1
-      else f"note: {len(pids)} process(es) recorded trials (one worker may have finished first)")
+dup = sorted({i for i in ids if ids.count(i) > 1})
+lost = sorted(set(range(n)) - set(ids))
+extra = sorted(set(ids) - set(range(n)))
+if dup:
+    print(f"FAILED: duplicate trials {dup}"); fail = True
+if lost:
+    print(f"FAILED: lost trials {lost}"); fail = True
+if extra:
+    print(f"FAILED: trials beyond the budget {extra}"); fail = True
+unfinished = [r["id"] for r in recs if r["state"] not in ("complete", "pruned")]
+if unfinished:
+    print(f"FAILED: trials not finished: {unfinished}"); fail = True
+procs = sorted({(r.get("host"), r.get("pid")) for r in recs})
+print(f"processes that ran trials: {len(procs)}"
+      + (" (both workers took part)" if len(procs) > 1 else " (one worker finished the study first)"))
 sys.exit(1 if fail else 0)
 PY
 then
@@ -152,6 +114,12 @@ then
 else
   cat "$work/check.txt"
   bad "the study's trials (see above)"
+fi
+
+echo "== exactly one worker registered the best model"
+versions=$(find "$work/volume/models" -mindepth 2 -maxdepth 2 -type d -name 'v[0-9]*' | wc -l)
+if [[ "$versions" == 1 ]]; then ok "one model version in the registry"; else
+  bad "$versions model versions in the registry (expected 1)"; find "$work/volume/models" -maxdepth 2
 fi
 
 echo "tune-workers: $passed passed, $failed failed"
