@@ -58,6 +58,7 @@ pub struct PrepareArgs {
     /// classification or regression (default: inferred).
     #[arg(long)]
     pub task: Option<String>,
+    /// Print the result as JSON on stdout
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 #[derive(Args)]
 pub struct DoctorArgs {
+    /// Print the facts as one JSON object
     #[arg(long)]
     pub json: bool,
 }

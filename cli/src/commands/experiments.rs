@@ -19,12 +19,14 @@ pub enum ExperimentsCommand {
     List {
         /// Only this experiment.
         experiment: Option<String>,
+        /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
     },
     /// One run: parameters, status, per-epoch history, final metrics.
     Show {
         run: String,
+        /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
     },
@@ -34,6 +36,7 @@ pub enum ExperimentsCommand {
         /// Sort by this test metric (descending for accuracy-like metrics and R²).
         #[arg(long)]
         sort: Option<String>,
+        /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
     },

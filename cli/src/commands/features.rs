@@ -26,6 +26,7 @@ pub struct ImportanceArgs {
     pub repeats: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Print the result as JSON on stdout
     #[arg(long)]
     pub json: bool,
 }

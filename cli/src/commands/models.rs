@@ -19,6 +19,7 @@ pub struct ModelsArgs {
 pub enum ModelsCommand {
     /// Every model with its versions, aliases and latest test metric.
     List {
+        /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
     },
@@ -26,6 +27,7 @@ pub enum ModelsCommand {
     Show {
         /// name, name@vK or name@alias
         reference: String,
+        /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
     },
@@ -37,6 +39,7 @@ pub enum ModelsCommand {
     Diff {
         left: String,
         right: String,
+        /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
     },
