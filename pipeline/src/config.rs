@@ -413,6 +413,21 @@ impl Layered {
     }
 }
 
+/// Set `tree[path[0]][path[1]]... = v`, creating the objects on the way (replacing non-objects).
+pub fn set_path(tree: &mut Value, path: &[&str], v: Value) {
+    let mut cur = tree;
+    for (i, key) in path.iter().enumerate() {
+        if i + 1 == path.len() {
+            cur[*key] = v;
+            return;
+        }
+        if !cur.get(*key).is_some_and(Value::is_object) {
+            cur[*key] = Value::Object(serde_json::Map::new());
+        }
+        cur = &mut cur[*key];
+    }
+}
+
 fn leaves(prefix: &str, v: &Value, f: &mut dyn FnMut(String)) {
     leaves_with_values(prefix, v, &mut |p, _| f(p));
 }

@@ -1,6 +1,7 @@
 //! Training flags shared by `train`, `tune` and `config show`; they form the top layer of the
 //! configuration (see `neurite_pipeline::config`).
 
+use neurite_pipeline::config::set_path as set;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -92,20 +93,6 @@ fn changed(v: &Value, base: &Value) -> Option<Value> {
         }
         _ if v == base => None,
         _ => Some(v.clone()),
-    }
-}
-
-fn set(tree: &mut Value, path: &[&str], v: Value) {
-    let mut cur = tree;
-    for (i, key) in path.iter().enumerate() {
-        if i + 1 == path.len() {
-            cur[*key] = v;
-            return;
-        }
-        if !cur.get(*key).is_some_and(Value::is_object) {
-            cur[*key] = Value::Object(Map::new());
-        }
-        cur = &mut cur[*key];
     }
 }
 

@@ -337,6 +337,9 @@ pub struct EpochLogger {
     pub csv: PathBuf,
     pub jsonl: PathBuf,
     columns: Vec<String>,
+    /// Append handles, kept open between epochs: opening both files every epoch was a third
+    /// of the time of a small model's training. Unbuffered, so readers see each line at once.
+    open: Option<(std::fs::File, std::fs::File)>,
 }
 
 impl EpochLogger {
@@ -345,6 +348,7 @@ impl EpochLogger {
             csv: dir.join(format!("{run}.csv")),
             jsonl: dir.join(format!("{run}.jsonl")),
             columns: Vec::new(),
+            open: None,
         }
     }
 
@@ -365,6 +369,8 @@ impl EpochLogger {
             csv.push_str(&self.csv_line(h));
             jsonl.push_str(&json_line(h));
         }
+        // The rename replaces the files: handles to the old ones would write into the void.
+        self.open = None;
         neurite_engine::io::atomic_write_fast(&self.csv, csv.as_bytes())?;
         neurite_engine::io::atomic_write_fast(&self.jsonl, jsonl.as_bytes())?;
         Ok(())
@@ -383,13 +389,30 @@ impl EpochLogger {
         cells.join(",") + "\n"
     }
 
-    fn append(path: &std::path::Path, line: &str) -> Result<()> {
-        let mut f = std::fs::OpenOptions::new()
+    fn open_append(path: &std::path::Path) -> Result<std::fs::File> {
+        std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        f.write_all(line.as_bytes()).map_err(|e| Error::io(path, e))
+            .map_err(|e| Error::io(path, e))
+    }
+
+    fn append(&mut self, h: &EpochRecord) -> Result<()> {
+        if self.open.is_none() {
+            self.open = Some((
+                Self::open_append(&self.csv)?,
+                Self::open_append(&self.jsonl)?,
+            ));
+        }
+        let line = self.csv_line(h);
+        if let Some((csv, jsonl)) = &mut self.open {
+            csv.write_all(line.as_bytes())
+                .map_err(|e| Error::io(&self.csv, e))?;
+            jsonl
+                .write_all(json_line(h).as_bytes())
+                .map_err(|e| Error::io(&self.jsonl, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -416,8 +439,7 @@ impl Callback for EpochLogger {
             // The first epoch fixes the CSV columns (validation metrics appear then).
             return self.write_all(ctx.history);
         }
-        Self::append(&self.csv, &self.csv_line(logs))?;
-        Self::append(&self.jsonl, &json_line(logs))
+        self.append(logs)
     }
     fn restore(&mut self, _s: &Value, history: &[EpochRecord]) -> Result<()> {
         // The checkpoint's history is authoritative: lines logged after it (by the run that

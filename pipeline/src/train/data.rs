@@ -10,6 +10,7 @@ use neurite_kernels::rng::Rng;
 use crate::bundle::{Bundle, DataReport, Head};
 use crate::config::{ClassWeights, TrainConfig};
 use crate::data::Table;
+use crate::data::config::DataConfig;
 use crate::data::preprocess::Preprocessor;
 use crate::data::target::TargetEncoder;
 use crate::error::{Error, Result};
@@ -133,18 +134,7 @@ pub fn prepare(
             Some(Task::parse(t).ok_or_else(|| Error::Config(format!("unknown task {t:?}")))?)
         }
     };
-    let mut data_cfg = cfg.data.clone();
-    // The sample-weight column is neither a feature nor a target.
-    if let Some(w) = &cfg.training.sample_weight_column
-        && !data_cfg.drop.contains(w)
-    {
-        data_cfg.drop.push(w.clone());
-    }
-    let split = SplitOptions {
-        test_fraction: data_cfg.test_fraction,
-        validation_fraction: data_cfg.validation_fraction,
-        seed: cfg.training.seed,
-    };
+    let (data_cfg, split) = data_and_split(cfg);
     let mut prep = read_and_split(path, &targets, task, &data_cfg, &split)?;
     if let Some(s) = opts.splits {
         s.check(prep.table.n_rows(), path)?;
@@ -241,6 +231,23 @@ pub fn prepare(
         sha256,
         report,
     })
+}
+
+/// The data options training reads with (the sample-weight column dropped: it is neither a
+/// feature nor a target) and the seeded split.
+pub(crate) fn data_and_split(cfg: &TrainConfig) -> (DataConfig, SplitOptions) {
+    let mut data_cfg = cfg.data.clone();
+    if let Some(w) = &cfg.training.sample_weight_column
+        && !data_cfg.drop.contains(w)
+    {
+        data_cfg.drop.push(w.clone());
+    }
+    let split = SplitOptions {
+        test_fraction: data_cfg.test_fraction,
+        validation_fraction: data_cfg.validation_fraction,
+        seed: cfg.training.seed,
+    };
+    (data_cfg, split)
 }
 
 fn choose_head(task: Task, target: &TargetEncoder, requested: &str) -> Result<Head> {

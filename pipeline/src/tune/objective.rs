@@ -18,7 +18,7 @@ use crate::bundle::EpochRecord;
 use crate::config::{Layered, TrainConfig};
 use crate::data::split::k_fold;
 use crate::error::{Error, Result};
-use crate::prepare::{SplitOptions, prepare};
+use crate::prepare::prepare;
 use crate::registry::Registry;
 use crate::task::Task;
 use crate::train::{Callback, CallbackContext, ExplicitSplits, TrainEnv, train};
@@ -41,17 +41,7 @@ pub fn inspect(path: &Path, cfg: &TrainConfig, cv: Option<usize>) -> Result<Data
         "auto" => None,
         t => Some(Task::parse(t).ok_or_else(|| Error::Config(format!("unknown task {t:?}")))?),
     };
-    let mut data_cfg = cfg.data.clone();
-    if let Some(w) = &cfg.training.sample_weight_column
-        && !data_cfg.drop.contains(w)
-    {
-        data_cfg.drop.push(w.clone());
-    }
-    let split = SplitOptions {
-        test_fraction: data_cfg.test_fraction,
-        validation_fraction: data_cfg.validation_fraction,
-        seed: cfg.training.seed,
-    };
+    let (data_cfg, split) = crate::train::data::data_and_split(cfg);
     if cfg.target.is_empty() {
         return Err(Error::Config(
             "no target column: pass --target or set `target:` in the config".into(),

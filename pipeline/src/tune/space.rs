@@ -33,6 +33,7 @@
 //! trial with the key that holds it. Combinations are checked when a trial builds its
 //! configuration (a failing one is recorded as a failed trial).
 
+use crate::config::set_path as set;
 use std::collections::{BTreeMap, BTreeSet};
 
 use neurite_engine::nn::ActivationSpec;
@@ -863,20 +864,6 @@ impl Space {
                 .params
                 .iter()
                 .all(|p| p.dist.is_continuous() && p.when.is_empty())
-    }
-}
-
-fn set(tree: &mut Value, path: &[&str], v: Value) {
-    let mut cur = tree;
-    for (i, key) in path.iter().enumerate() {
-        if i + 1 == path.len() {
-            cur[*key] = v;
-            return;
-        }
-        if !cur.get(*key).is_some_and(Value::is_object) {
-            cur[*key] = Value::Object(Map::new());
-        }
-        cur = &mut cur[*key];
     }
 }
 
