@@ -400,19 +400,21 @@ pub fn bars_sized(
                     .map_err(err)?;
             }
         }
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, &v)| {
-                let mut r = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0f64.max(lo)),
-                        (SegmentValue::Exact(i + 1), v),
-                    ],
-                    PALETTE[0].mix(0.8).filled(),
-                );
-                r.set_margin(0, 0, 3, 3);
-                r
-            }))
+        // Bars in pixels around each segment's centre: the segment's right edge
+        // (`Exact(i + 1)`) lies outside the range for the last bar, and with one bar the
+        // range is a single point, which gave a negative width.
+        let (xr, _) = chart.plotting_area().get_pixel_range();
+        let half = (xr.end - xr.start) / (2 * n as i32);
+        let gap = if half > 8 { 3 } else { 0 };
+        for (i, &v) in values.iter().enumerate() {
+            let (cx, y0) = chart.backend_coord(&(SegmentValue::CenterOf(i), 0.0f64.max(lo)));
+            let (_, y1) = chart.backend_coord(&(SegmentValue::CenterOf(i), v));
+            root.draw(&Rectangle::new(
+                [(cx - half + gap, y0.min(y1)), (cx + half - gap, y0.max(y1))],
+                PALETTE[0].mix(0.8).filled(),
+            ))
             .map_err(err)?;
+        }
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -544,6 +546,45 @@ pub fn parallel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `<rect>` width and height in an SVG (a negative one is an error in a browser).
+    fn rect_sizes(svg: &str) -> Vec<(f64, f64)> {
+        let attr = |tag: &str, name: &str| -> f64 {
+            let k = format!(" {name}=\"");
+            tag.find(&k)
+                .and_then(|i| tag[i + k.len()..].split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        };
+        svg.split("<rect")
+            .skip(1)
+            .map(|t| {
+                let tag = &t[..t.find('>').unwrap_or(t.len())];
+                (attr(tag, "width"), attr(tag, "height"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bars_have_positive_widths_for_one_two_and_many_bars() {
+        for n in [1usize, 2, 3, 7, 13] {
+            let labels: Vec<String> = (0..n).map(|i| format!("run-{i}")).collect();
+            let values: Vec<f64> = (0..n).map(|i| 0.5 + i as f64 * 0.1).collect();
+            let svg = bars("t", "accuracy", &labels, &values).unwrap();
+            let sizes = rect_sizes(&svg);
+            // The background plus one bar per value.
+            let bars: Vec<_> = sizes
+                .iter()
+                .filter(|(w, h)| *w < 600.0 && *h > 0.0)
+                .collect();
+            assert!(
+                sizes.iter().all(|(w, h)| *w >= 0.0 && *h >= 0.0),
+                "n = {n}: {sizes:?}"
+            );
+            assert_eq!(bars.len(), n, "n = {n}: {sizes:?}");
+            assert!(bars.iter().all(|(w, _)| *w >= 1.0), "n = {n}: {sizes:?}");
+        }
+    }
 
     #[test]
     fn charts_are_svg_with_escaped_text() {
