@@ -2,70 +2,13 @@
 //! experiments and incremental training.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// A workspace: models, logs and experiments under one temp folder, wired through a global
-/// config so nothing is written into the repository.
-struct Ws {
-    dir: tempfile::TempDir,
-}
-
-impl Ws {
-    fn new() -> Ws {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
-        let yaml = format!(
-            "paths:\n  models: {}\n  logs: {}\n  experiments: {}\n",
-            p.join("models").display(),
-            p.join("logs").display(),
-            p.join("experiments").display()
-        );
-        std::fs::write(p.join("neurite.yaml"), yaml).unwrap();
-        Ws { dir }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
-        c.current_dir(root())
-            .env("NEURITE_CONFIG", self.path().join("neurite.yaml"))
-            .args(args);
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
-    }
-    fn err(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(!o.status.success(), "{args:?} succeeded");
-        let e = String::from_utf8_lossy(&o.stderr).to_string();
-        assert!(!e.contains("panicked"), "{e}");
-        e
-    }
-}
+mod common;
+use common::{Ws, root};
 
 #[test]
 fn killed_training_resumes_to_the_same_weights() {
@@ -92,6 +35,7 @@ fn killed_training_resumes_to_the_same_weights() {
     let mut child = b
         .cmd(&args)
         .env("NEURITE_CHECKPOINT_INTERVAL_MS", "0")
+        .env("NEURITE_LOG_FLUSH_MS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

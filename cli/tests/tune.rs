@@ -4,71 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Models, logs and experiments under one temp folder (through NEURITE_CONFIG).
-struct Ws {
-    dir: tempfile::TempDir,
-}
+mod common;
+use common::Ws;
 
 impl Ws {
-    fn new() -> Ws {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
-        let yaml = format!(
-            "paths:\n  models: {}\n  logs: {}\n  experiments: {}\n",
-            p.join("models").display(),
-            p.join("logs").display(),
-            p.join("experiments").display()
-        );
-        std::fs::write(p.join("neurite.yaml"), yaml).unwrap();
-        Ws { dir }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
-        c.current_dir(root())
-            .env("NEURITE_CONFIG", self.path().join("neurite.yaml"))
-            .args(args);
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-    fn json(&self, args: &[&str]) -> Value {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
-    }
-    fn err(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(!o.status.success(), "{args:?} succeeded");
-        let e = String::from_utf8_lossy(&o.stderr).to_string();
-        assert!(!e.contains("panicked"), "{e}");
-        e
-    }
-    fn file(&self, name: &str, text: &str) -> String {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    }
     fn study(&self, name: &str) -> PathBuf {
         self.path().join("experiments").join(name)
     }

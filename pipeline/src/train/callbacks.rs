@@ -340,15 +340,24 @@ pub struct EpochLogger {
     columns: Vec<String>,
     /// Append handles, kept open between epochs: opening both files every epoch was a quarter
     /// of a small model's training time, and a write per line another tenth. Lines are
-    /// flushed at most [`LOG_FLUSH_INTERVAL`] after they are logged (the live view polls about
-    /// once a second) and at the end of training; a crash loses nothing a resume needs, since
-    /// the resumed run rewrites the logs from its checkpoint's history.
+    /// flushed at most `flush_every` after they are logged (the live view polls about once a
+    /// second) and at the end of training; a crash loses nothing a resume needs, since the
+    /// resumed run rewrites the logs from its checkpoint's history.
     open: Option<(BufWriter<std::fs::File>, BufWriter<std::fs::File>)>,
     flushed: Instant,
+    flush_every: Duration,
 }
 
-/// How long an epoch line may wait in memory before it is written.
-const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// How long an epoch line may wait in memory before it is written: 100 ms, or
+/// `NEURITE_LOG_FLUSH_MS` (tests that watch a run's progress set 0).
+fn log_flush_interval() -> Duration {
+    Duration::from_millis(
+        std::env::var("NEURITE_LOG_FLUSH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100),
+    )
+}
 
 impl EpochLogger {
     pub fn new(dir: &std::path::Path, run: &str) -> Self {
@@ -358,6 +367,7 @@ impl EpochLogger {
             columns: Vec::new(),
             open: None,
             flushed: Instant::now(),
+            flush_every: log_flush_interval(),
         }
     }
 
@@ -421,7 +431,7 @@ impl EpochLogger {
                 .write_all(json_line(h).as_bytes())
                 .map_err(|e| Error::io(&self.jsonl, e))?;
         }
-        if self.flushed.elapsed() >= LOG_FLUSH_INTERVAL {
+        if self.flushed.elapsed() >= self.flush_every {
             self.flush()?;
         }
         Ok(())
