@@ -10,6 +10,18 @@ use serde_json::Value;
 mod common;
 use common::{Ws, root};
 
+/// The learning rate of every epoch, from a version's manifest (`name/vK`).
+fn lr_history(w: &Ws, version: &str) -> Vec<f64> {
+    let path = w.path().join(format!("models/{version}/model.json"));
+    let m: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    m["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["lr"].as_f64().unwrap())
+        .collect()
+}
+
 #[test]
 fn killed_training_resumes_to_the_same_weights() {
     let args = [
@@ -211,15 +223,7 @@ fn callbacks_schedules_and_nan() {
         "0.01",
         "--json",
     ]);
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(w.path().join("models/wine/v1/model.json")).unwrap())
-            .unwrap();
-    let lrs: Vec<f64> = m["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["lr"].as_f64().unwrap())
-        .collect();
+    let lrs = lr_history(&w, "wine/v1");
     let want = [
         0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.005, 0.0025, 0.0025, 0.0025, 0.0025,
     ];
@@ -284,15 +288,7 @@ fn callbacks_schedules_and_nan() {
         cfg.to_str().unwrap(),
         "--json",
     ]);
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(w.path().join("models/wine/v4/model.json")).unwrap())
-            .unwrap();
-    let lrs: Vec<f64> = m["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["lr"].as_f64().unwrap())
-        .collect();
+    let lrs = lr_history(&w, "wine/v4");
     assert!(lrs.last().unwrap() < &(lrs[0] / 100.0), "{lrs:?}");
     // TerminateOnNaN names the epoch and the batch.
     let e = w.err(&[
