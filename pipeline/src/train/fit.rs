@@ -254,7 +254,7 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
     if es.enabled {
         let patience = es.patience.unwrap_or(if is_val { 20 } else { 10 });
         let min_delta = es.min_delta.unwrap_or(if is_val { 0.0 } else { 1e-4 });
-        let restore = es.restore_best_weights.unwrap_or(is_val);
+        let restore = es.restore_best_weights.unwrap_or(false);
         es_index = Some(callbacks.len());
         callbacks.push(Box::new(EarlyStopping::new(
             &es_monitor,
@@ -776,15 +776,28 @@ fn fit_loop(
             last_epoch_ckpt = Some(Instant::now());
             pending = None;
         } else if save {
-            // The history is append-only: keep its length, not a copy (a copy per epoch is
-            // quadratic in the epochs).
-            let history = std::mem::take(&mut state.history);
-            let bare = state.clone();
-            state.history = history;
+            // Only the fields that change per epoch: the history is append-only (its length
+            // is kept, a copy per epoch is quadratic in the epochs) and the configuration,
+            // run id and data hash are the run's own, filled in from the live state when the
+            // checkpoint is written (cloning the configuration tree every epoch was a tenth
+            // of a small dataset's training time).
             pending = Some(PendingCheckpoint {
                 epoch,
                 history_len: state.history.len(),
-                state: bare,
+                state: TrainState {
+                    format: state.format,
+                    epoch: state.epoch,
+                    step: state.step,
+                    lr_scale: state.lr_scale,
+                    opt_step: state.opt_step,
+                    history: Vec::new(),
+                    callbacks: state.callbacks.clone(),
+                    run_id: String::new(),
+                    data_sha256: String::new(),
+                    config: Value::Null,
+                    version: state.version,
+                    extra: Value::Null,
+                },
                 model: model.clone(),
                 opt: opt.clone(),
                 snapshots: snaps
@@ -795,7 +808,7 @@ fn fit_loop(
         } else if (due || last)
             && let Some(p) = pending.take()
         {
-            p.write(ckpt_dir, keep, &state.history)?;
+            p.write(ckpt_dir, keep, state)?;
             last_epoch_ckpt = Some(Instant::now());
         }
         if stop.is_some() {
@@ -803,7 +816,7 @@ fn fit_loop(
         }
     }
     if let Some(p) = pending.take() {
-        p.write(ckpt_dir, keep, &state.history)?;
+        p.write(ckpt_dir, keep, state)?;
     }
     Ok(stop)
 }
@@ -811,8 +824,8 @@ fn fit_loop(
 /// An epoch checkpoint ModelCheckpoint asked for, waiting for the write throttle.
 struct PendingCheckpoint {
     epoch: usize,
-    /// The state at that epoch without its history, which is the first `history_len`
-    /// records of the run's history.
+    /// The state at that epoch without its history (the first `history_len` records of the
+    /// run's history) and without the run's constant fields (taken from the live state).
     state: TrainState,
     history_len: usize,
     model: Mlp,
@@ -821,8 +834,13 @@ struct PendingCheckpoint {
 }
 
 impl PendingCheckpoint {
-    fn write(mut self, dir: &Path, keep: usize, history: &[EpochRecord]) -> Result<()> {
+    fn write(mut self, dir: &Path, keep: usize, live: &TrainState) -> Result<()> {
+        let history = &live.history;
         self.state.history = history[..self.history_len.min(history.len())].to_vec();
+        self.state.run_id = live.run_id.clone();
+        self.state.data_sha256 = live.data_sha256.clone();
+        self.state.config = live.config.clone();
+        self.state.extra = live.extra.clone();
         let snaps: Vec<(&str, &Mlp)> = self
             .snapshots
             .iter()

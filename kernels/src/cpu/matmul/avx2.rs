@@ -3,9 +3,11 @@
 //! Microkernels: wide 6×16 (12 ymm accumulators + 2 B + 1 broadcast) and narrow 12×8 for
 //! n ≤ 8. Cache blocks KC = 256, NC = 512. No-packing paths: `direct` 4×16 for m ≤ 6 or
 //! k ≤ 16, `dot` 4×3 for m ≤ 4.
+//! Operands are read in place only below a 256-float k-step stride (Zen 3 loses 25-40% with
+//! in-place B at 256-512-float strides, where the AVX-512 machine still gained).
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
-//! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine (see
-//! `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
+//! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine and
+//! checked on a 2-core Zen 3 (AVX2 only) machine (see `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
 //! `matmul_forward_isa`); benched by `neurite bench kernels`.
 
 use super::driver::Kern;
@@ -102,6 +104,7 @@ pub(crate) static TIER: Tier = Tier {
     },
     kc: 256,
     nc: 512,
+    in_place_max_stride: 256,
     direct_max_m: 6,
     direct_max_k: 16,
     dot_max_m: 4,

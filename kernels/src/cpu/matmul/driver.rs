@@ -58,6 +58,9 @@ pub(crate) struct Tier {
     /// k block (packed panels are `kc` deep) and n block (a packed B block is `kc × nc`).
     pub kc: usize,
     pub nc: usize,
+    /// Read an operand in place only while its k-step stride is below this many floats
+    /// (see `packed`).
+    pub in_place_max_stride: usize,
     /// Use the no-packing paths when `m` is at most this (`direct` also when `k` is at most
     /// `direct_max_k`: packing cannot pay off over so few k-steps).
     pub direct_max_m: usize,
@@ -163,11 +166,13 @@ unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
     // Operands whose k-steps are already contiguous runs (A with unit row stride, i.e. `xᵀ`;
     // row-major B) are read in place, except a partial last panel, which is packed (zero
     // padding keeps the microkernel free of edge cases). Measured (benches/RESULTS.md): in
-    // place wins 2-8% while the k-step stride is under 1024 floats; at 4 KiB strides (and
-    // beyond) each k-step lands in the same L1 sets and a new page, and packing wins unless
-    // the panel is reused by few tiles.
-    let a_in_place = g.rsa == 1 && kern.a_in_place && (g.csa < 1024 || n <= 2 * nr);
-    let b_in_place = g.csb == 1 && kern.b_in_place && (g.rsb < 1024 || m <= 4 * mr);
+    // place wins 2-8% on Zen 4 (AVX-512 tier) while the k-step stride is under 1024 floats;
+    // at 4 KiB strides (and beyond) each k-step lands in the same L1 sets and a new page, and
+    // packing wins unless the panel is reused by few tiles. Zen 3 (AVX2 tier, 512 KiB L2)
+    // already loses 25-40% at 1-2 KiB strides, hence the per-tier limit.
+    let max_stride = tier.in_place_max_stride;
+    let a_in_place = g.rsa == 1 && kern.a_in_place && (g.csa < max_stride || n <= 2 * nr);
+    let b_in_place = g.csb == 1 && kern.b_in_place && (g.rsb < max_stride || m <= 4 * mr);
     with_workspace(a_len + b_len, |ws| unsafe {
         let (pa_buf, pb_buf) = (ws, ws.add(a_len));
         let mut jc = 0;

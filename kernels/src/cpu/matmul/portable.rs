@@ -94,6 +94,7 @@ pub(crate) static TIER: Tier = Tier {
     },
     kc: 256,
     nc: 512,
+    in_place_max_stride: 1024,
     direct_max_m: 4,
     direct_max_k: 16,
     dot_max_m: 4,
