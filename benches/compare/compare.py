@@ -139,7 +139,7 @@ def report(d, rounds):
     print(f"machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, tier {m['isa']}; "
           f"FMA peak (best of runs) {peak:.1f} GFLOP/s per core")
     print(f"peers: numpy {v['numpy']} ({v['numpy_blas']}), torch {v['torch']}, "
-          f"matrixmultiply 0.3 (default features, AVX-512 kernel); one thread, thread CPU time; "
+          f"matrixmultiply 0.3 (default features, {'AVX-512' if m['isa'] == 'avx512' else 'FMA'} kernel); one thread, thread CPU time; "
           f"best of {rounds} alternating rounds\n")
     hdr = (f"{'GEMM (M×K · K×N)':<38} {'lay':>3} {'neurite':>8} {'%pk':>4} {'numpy':>7} "
            f"{'torch':>7} {'mm':>7} {'/numpy':>7} {'/torch':>7} {'/mm':>6}")

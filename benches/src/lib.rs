@@ -1014,9 +1014,9 @@ pub fn run_kernel_bench(opts: &BenchOptions) -> BenchReport {
                     "thread CPU time"
                 }
             ),
-            "matrixmultiply 0.3 is built with its default features: its AVX-512 16x16 kernel, \
-             single-threaded (no `threading` feature), so its all-threads figure is its \
-             one-thread figure"
+            "matrixmultiply 0.3 is built with its default features: its kernel is picked at \
+             run time (AVX-512 16x16 where the CPU has AVX-512F, else FMA), single-threaded \
+             (no `threading` feature), so its all-threads figure is its one-thread figure"
                 .into(),
         ],
     }
