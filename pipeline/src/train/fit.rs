@@ -779,8 +779,8 @@ fn fit_loop(
             // Only the fields that change per epoch: the history is append-only (its length
             // is kept, a copy per epoch is quadratic in the epochs) and the configuration,
             // run id and data hash are the run's own, filled in from the live state when the
-            // checkpoint is written (cloning the configuration tree every epoch was a tenth
-            // of a small dataset's training time).
+            // checkpoint is written (cloning the configuration tree every epoch showed up as
+            // a few per cent of a small dataset's training in `perf`).
             pending = Some(PendingCheckpoint {
                 epoch,
                 history_len: state.history.len(),

@@ -7,8 +7,9 @@
 //! in-place B at 256-512-float strides, where the AVX-512 machine still gained).
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine and
-//! checked on a 2-core Zen 3 (AVX2 only) machine (see `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
-//! `matmul_forward_isa`); benched by `neurite bench kernels`.
+//! checked on a 2-core Zen 3 (AVX2 only) machine (see `benches/RESULTS.md`). Tested by
+//! `kernels/tests/matmul.rs` (this tier forced through `matmul_forward_isa`); benched by
+//! `neurite bench kernels`.
 
 use super::driver::Kern;
 use super::kernel::{self, Block};
