@@ -350,6 +350,38 @@ fn large_strides_pack_instead_of_in_place() {
     run_cases(&cases);
 }
 
+/// Outputs at most one wide panel wide (`n ≤ 16`) with many rows go through `direct` on the
+/// AVX2 tier, B packed first when its rows are not contiguous (`driver.rs`); long k included
+/// (the packed B panel is then deeper than a cache block). Strides between 256 and 1024 floats
+/// are read in place on the AVX-512 tier and packed on the AVX2 tier; cover both.
+#[test]
+fn narrow_outputs_and_mid_strides() {
+    let mut cases = Vec::new();
+    for (m, n, k) in [
+        (65, 10, 300),
+        (129, 16, 33),
+        (40, 1, 257),
+        (300, 3, 7),
+        (70, 300, 40),
+        (300, 70, 520),
+    ] {
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (acc, epi) in [(false, None), (true, Some(Activation::Relu))] {
+                cases.push(Case {
+                    m,
+                    n,
+                    k,
+                    ta,
+                    tb,
+                    acc,
+                    epi,
+                });
+            }
+        }
+    }
+    run_cases(&cases);
+}
+
 /// `matrixmultiply` as an independent oracle on square shapes.
 #[test]
 fn agrees_with_matrixmultiply() {

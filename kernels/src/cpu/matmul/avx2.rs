@@ -2,7 +2,8 @@
 //!
 //! Microkernels: wide 6×16 (12 ymm accumulators + 2 B + 1 broadcast) and narrow 12×8 for
 //! n ≤ 8. Cache blocks KC = 256, NC = 512. No-packing paths: `direct` 4×16 for m ≤ 6 or
-//! k ≤ 16, `dot` 4×3 for m ≤ 4.
+//! k ≤ 16, and on one thread for n ≤ 16 (B packed first when its rows are not contiguous;
+//! 128→10 forward at batch 128: 18 → 39-43 GFLOP/s on Zen 3), `dot` 4×3 for m ≤ 4.
 //! Operands are read in place only below a 256-float k-step stride (Zen 3 loses 25-40% with
 //! in-place B at 256-512-float strides, where the AVX-512 machine still gained).
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
@@ -108,6 +109,7 @@ pub(crate) static TIER: Tier = Tier {
     in_place_max_stride: 256,
     direct_max_m: 6,
     direct_max_k: 16,
+    narrow_direct: true,
     dot_max_m: 4,
     direct,
     dot,

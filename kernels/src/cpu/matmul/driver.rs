@@ -65,6 +65,11 @@ pub(crate) struct Tier {
     /// `direct_max_k`: packing cannot pay off over so few k-steps).
     pub direct_max_m: usize,
     pub direct_max_k: usize,
+    /// Run outputs at most one wide panel wide (`n ≤ wide.nr`) through `direct` on one
+    /// thread, B packed first when its rows are not contiguous: with a single column panel
+    /// every packed A panel is used once, so packing A (a transpose for row-major A) costs as
+    /// much as the FMAs.
+    pub narrow_direct: bool,
     pub dot_max_m: usize,
     pub direct: unsafe fn(&Gemm),
     pub dot: unsafe fn(&Gemm),
@@ -105,6 +110,20 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
         } else {
             1
         };
+        if tier.narrow_direct && t <= 1 && n <= tier.wide.nr {
+            if g.csb == 1 {
+                return (tier.direct)(g);
+            }
+            let nr = tier.wide.nr;
+            return with_workspace(k * nr, |pb| {
+                (tier.wide.pack_b)(k, n, g.b, g.rsb, g.csb, pb);
+                let mut s = *g;
+                s.b = pb;
+                s.rsb = nr;
+                s.csb = 1;
+                (tier.direct)(&s)
+            });
+        }
         let kern = if n <= tier.narrow.nr {
             &tier.narrow
         } else {
