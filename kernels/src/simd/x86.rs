@@ -107,6 +107,12 @@ fn mask8(n: usize) -> __m256i {
 }
 
 impl Simd for Avx512 {
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+
     const LANES: usize = 16;
     type V = __m512;
     type M = __mmask16;

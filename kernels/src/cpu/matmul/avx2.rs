@@ -109,7 +109,7 @@ pub(crate) static TIER: Tier = Tier {
     in_place_max_stride: 256,
     direct_max_m: 6,
     direct_max_k: 16,
-    narrow_direct: true,
+    narrow_direct: Some((NR, direct)),
     dot_max_m: 4,
     direct,
     dot,

@@ -4,7 +4,9 @@
 //! FMA latency on two pipes, with 2 B loads and 12 broadcasts per k-step) and narrow 24×16
 //! for n ≤ 16 (e.g. a 10-class output layer). Cache blocks KC = 256 (a 12×256 A panel stays
 //! in L1), NC = 512 (a 256×512 packed B block stays in L2). No-packing paths: `direct` 6×64
-//! for m ≤ 12 or k ≤ 16, `dot` 4×6 for m ≤ 4.
+//! for m ≤ 12 or k ≤ 16; `direct` 12×16 on one thread for n ≤ 16 (B packed first when its
+//! rows are not contiguous; 128→10 forward at batch 128: 41 → 63-70 GFLOP/s on the Intel
+//! AVX-512 machine, where 8 and 16 rows measured 3-8% lower); `dot` 4×6 for m ≤ 4.
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine (see
 //! `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
@@ -23,6 +25,8 @@ const NR: usize = NV * 16;
 /// The narrow kernel: `NMR × LANES`, for outputs at most one vector wide.
 const NMR: usize = 24;
 const NNR: usize = 16;
+/// The narrow no-packing kernel: `DNR × LANES`.
+const DNR: usize = 12;
 
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn pack_a(kc: usize, rows: usize, a: *const f32, rsa: usize, csa: usize, dst: *mut f32) {
@@ -74,6 +78,11 @@ unsafe fn direct(g: &Gemm) {
 }
 
 #[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn direct_narrow(g: &Gemm) {
+    unsafe { kernel::direct::<S, DNR, 1>(g) }
+}
+
+#[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn dot(g: &Gemm) {
     unsafe { kernel::dot::<S, 4, 6>(g) }
 }
@@ -107,7 +116,7 @@ pub(crate) static TIER: Tier = Tier {
     in_place_max_stride: 1024,
     direct_max_m: 12,
     direct_max_k: 16,
-    narrow_direct: false,
+    narrow_direct: Some((NNR, direct_narrow)),
     dot_max_m: 4,
     direct,
     dot,

@@ -35,6 +35,7 @@ unsafe impl Send for Gemm {}
 unsafe impl Sync for Gemm {}
 
 type PackFn = unsafe fn(usize, usize, *const f32, usize, usize, *mut f32);
+type GemmFn = unsafe fn(&Gemm);
 
 /// One packed microkernel: its shape and its packing/compute entry points.
 pub(crate) struct Kern {
@@ -65,14 +66,14 @@ pub(crate) struct Tier {
     /// `direct_max_k`: packing cannot pay off over so few k-steps).
     pub direct_max_m: usize,
     pub direct_max_k: usize,
-    /// Run outputs at most one wide panel wide (`n ≤ wide.nr`) through `direct` on one
-    /// thread, B packed first when its rows are not contiguous: with a single column panel
-    /// every packed A panel is used once, so packing A (a transpose for row-major A) costs as
-    /// much as the FMAs.
-    pub narrow_direct: bool,
+    /// Run outputs at most `narrow_direct.0` wide through the no-packing kernel
+    /// `narrow_direct.1` on one thread, B packed first when its rows are not contiguous: with a
+    /// single column panel every packed A panel is used once, so packing A (a transpose for
+    /// row-major A) costs as much as the FMAs.
+    pub narrow_direct: Option<(usize, GemmFn)>,
     pub dot_max_m: usize,
-    pub direct: unsafe fn(&Gemm),
-    pub dot: unsafe fn(&Gemm),
+    pub direct: GemmFn,
+    pub dot: GemmFn,
     pub epilogue: unsafe fn(*mut f32, usize, usize, usize, *const f32, Activation),
 }
 
@@ -110,18 +111,26 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
         } else {
             1
         };
-        if tier.narrow_direct && t <= 1 && n <= tier.wide.nr {
+        if let Some((max_n, direct)) = tier.narrow_direct
+            && t <= 1
+            && n <= max_n
+        {
             if g.csb == 1 {
-                return (tier.direct)(g);
+                return direct(g);
             }
-            let nr = tier.wide.nr;
-            return with_workspace(k * nr, |pb| {
-                (tier.wide.pack_b)(k, n, g.b, g.rsb, g.csb, pb);
+            // B packed as one panel of the narrowest kernel that holds `max_n` columns.
+            let kern = if max_n <= tier.narrow.nr {
+                &tier.narrow
+            } else {
+                &tier.wide
+            };
+            return with_workspace(k * kern.nr, |pb| {
+                (kern.pack_b)(k, n, g.b, g.rsb, g.csb, pb);
                 let mut s = *g;
                 s.b = pb;
-                s.rsb = nr;
+                s.rsb = kern.nr;
                 s.csb = 1;
-                (tier.direct)(&s)
+                direct(&s)
             });
         }
         let kern = if n <= tier.narrow.nr {
@@ -174,13 +183,14 @@ fn even_block(total: usize, max: usize, align: usize) -> usize {
         .min(total.next_multiple_of(align))
 }
 
-/// The serial packed algorithm (BLIS loop order jc → pc → [pack B, pack A] → tiles).
+/// The serial packed algorithm: jc → pc → pack B (kc × nc) → for each MR-row panel of A:
+/// pack it (unless read in place), run its row of tiles.
 unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
     let (m, n, k) = (g.m, g.n, g.k);
     let (mr, nr) = (kern.mr, kern.nr);
     let kc_max = even_block(k, tier.kc, 8);
     let nc_max = even_block(n, tier.nc, nr);
-    let a_len = m.div_ceil(mr) * mr * kc_max;
+    let a_len = mr * kc_max;
     let b_len = nc_max.div_ceil(nr) * nr * kc_max;
     // Operands whose k-steps are already contiguous runs (A with unit row stride, i.e. `xᵀ`;
     // row-major B) are read in place, except a partial last panel, which is packed (zero
@@ -217,29 +227,11 @@ unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
                     }
                     (pb_buf as *const f32, nr * kc, nr, core::ptr::null())
                 };
-                // LOOP: pack A (m × kc) into MR panels (or only its partial last panel)
-                let a_src = |i: usize| g.a.add(i * g.rsa + pc * g.csa);
-                let (pa, a_ps, a_ks, pa_edge) = if a_in_place {
-                    let mut edge = core::ptr::null();
-                    if m % mr != 0 {
-                        let i = m / mr * mr;
-                        (kern.pack_a)(kc, m - i, a_src(i), g.rsa, g.csa, pa_buf);
-                        edge = pa_buf as *const f32;
-                    }
-                    (a_src(0), mr, g.csa, edge)
-                } else {
-                    for (ip, i) in (0..m).step_by(mr).enumerate() {
-                        let rows = (m - i).min(mr);
-                        (kern.pack_a)(kc, rows, a_src(i), g.rsa, g.csa, pa_buf.add(ip * mr * kc));
-                    }
-                    (pa_buf as *const f32, mr * kc, mr, core::ptr::null())
-                };
-                let last = pc + kc == k;
-                let blk = Block {
-                    pa,
-                    a_ps,
-                    a_ks,
-                    pa_edge,
+                let mut blk = Block {
+                    pa: core::ptr::null(),
+                    a_ps: 0,
+                    a_ks: mr,
+                    pa_edge: core::ptr::null(),
                     pb,
                     b_ps,
                     b_ks,
@@ -250,7 +242,7 @@ unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
                     c: g.c.add(jc),
                     ldc: g.ldc,
                     beta: g.beta || pc > 0,
-                    last,
+                    last: pc + kc == k,
                     bias: if g.bias.is_null() {
                         g.bias
                     } else {
@@ -258,8 +250,28 @@ unsafe fn packed(tier: &Tier, kern: &Kern, g: &Gemm) {
                     },
                     act: g.act,
                 };
-                let tiles = m.div_ceil(mr) * nc.div_ceil(nr);
-                (kern.macro_tiles)(&blk, 0, tiles);
+                let np = nc.div_ceil(nr);
+                let a_src = |i: usize| g.a.add(i * g.rsa + pc * g.csa);
+                if a_in_place {
+                    // A read in place (unit row stride); only a partial last panel is packed.
+                    if m % mr != 0 {
+                        let i = m / mr * mr;
+                        (kern.pack_a)(kc, m - i, a_src(i), g.rsa, g.csa, pa_buf);
+                        blk.pa_edge = pa_buf;
+                    }
+                    blk.pa = a_src(0);
+                    blk.a_ps = mr;
+                    blk.a_ks = g.csa;
+                    (kern.macro_tiles)(&blk, 0, m.div_ceil(mr) * np);
+                } else {
+                    // LOOP: pack one MR × kc A panel, then run its row of tiles while the
+                    // panel is still in L1 (packing all of A first sends it to L2 and back).
+                    for (ip, i) in (0..m).step_by(mr).enumerate() {
+                        (kern.pack_a)(kc, (m - i).min(mr), a_src(i), g.rsa, g.csa, pa_buf);
+                        blk.pa = pa_buf;
+                        (kern.macro_tiles)(&blk, ip * np, (ip + 1) * np);
+                    }
+                }
                 pc += kc;
             }
             jc += nc;

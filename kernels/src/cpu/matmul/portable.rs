@@ -97,7 +97,7 @@ pub(crate) static TIER: Tier = Tier {
     in_place_max_stride: 1024,
     direct_max_m: 4,
     direct_max_k: 16,
-    narrow_direct: false,
+    narrow_direct: None,
     dot_max_m: 4,
     direct,
     dot,
