@@ -17,7 +17,7 @@ use crate::simd::math::{self, VecFn, with_act};
 use crate::simd::{Simd, load, store};
 
 /// How many k-steps ahead the microkernel prefetches B (tiers whose `Simd::prefetch` is not a
-/// no-op). Measured on the Intel AVX-512 machine (benches/RESULTS.md): 4, 8, 12 and 16 within
+/// no-op). Measured on the Intel AVX-512 machine (`neurite-kernel-bench`): 4, 8, 12 and 16 within
 /// noise of each other; 8 lifts strided in-place B (batch-128 dx = dy·W, 784 outputs) from
 /// 134 to 154 GFLOP/s and n = 512 from 136 to 151.
 const PF_STEPS: usize = 8;
