@@ -407,7 +407,8 @@ impl GemmShape {
 }
 
 /// The GEMM table: squares, the named MLP shapes, and forward/backward of MLP layers
-/// at batch 1, 32, 128, 512 and widths 16..1024.
+/// at batch 1, 32, 128, 512 and widths 16..1024, plus 1- and 3-unit output heads (binary
+/// classification, regression, 3-class) in the full table.
 pub fn gemm_shapes(opts: &BenchOptions) -> Vec<GemmShape> {
     let mut v = Vec::new();
     let squares: &[usize] = if opts.quick {
@@ -458,6 +459,8 @@ pub fn gemm_shapes(opts: &BenchOptions) -> Vec<GemmShape> {
             (784, 256),
             (256, 128),
             (128, 10),
+            (128, 1),
+            (128, 3),
             (16, 16),
             (64, 64),
             (256, 256),

@@ -382,6 +382,39 @@ fn narrow_outputs_and_mid_strides() {
     run_cases(&cases);
 }
 
+/// Narrow `x·Wᵀ` outputs (`n ≤ 4`: binary and regression heads) take the `dot_narrow` kernels
+/// at any `m`, in row slabs when threaded; `n = 5` is the first width past them. Row-major A
+/// and column-major B is the only layout they serve (the others are covered above).
+#[test]
+fn narrow_x_wt_heads() {
+    const MK: [usize; 7] = [1, 3, 7, 17, 63, 65, 257];
+    let variants = [
+        (false, None),
+        (true, None),
+        (false, Some(Activation::Sigmoid)),
+        (true, Some(Activation::Relu)),
+    ];
+    let mut cases = Vec::new();
+    for n in 1..=5 {
+        for m in MK {
+            for k in MK {
+                for (acc, epi) in variants {
+                    cases.push(Case {
+                        m,
+                        n,
+                        k,
+                        ta: false,
+                        tb: true,
+                        acc,
+                        epi,
+                    });
+                }
+            }
+        }
+    }
+    run_cases(&cases);
+}
+
 /// `matrixmultiply` as an independent oracle on square shapes.
 #[test]
 fn agrees_with_matrixmultiply() {

@@ -75,6 +75,13 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn select(m: Self::M, t: Self::V, f: Self::V) -> Self::V;
 
     fn hsum(a: Self::V) -> f32;
+    /// `[hsum(a[0]), .., hsum(a[3])]`. The x86 tiers share the shuffles and adds of the four
+    /// reductions (`dot` kernels end every output with one, so at small `k` they cost as much
+    /// as the FMAs).
+    #[inline(always)]
+    fn hsum4(a: [Self::V; 4]) -> [f32; 4] {
+        a.map(Self::hsum)
+    }
     fn hmax(a: Self::V) -> f32;
 
     /// Hint that the cache line holding `p` will be read soon (into L1). Never faults. A

@@ -222,6 +222,10 @@ impl Simd for Avx512 {
         }
     }
     #[inline(always)]
+    fn hsum4(a: [__m512; 4]) -> [f32; 4] {
+        unsafe { hsum4_256(fold512(a[0]), fold512(a[1]), fold512(a[2]), fold512(a[3])) }
+    }
+    #[inline(always)]
     fn hmax(a: __m512) -> f32 {
         unsafe {
             let lo = _mm512_castps512_ps256(a);
@@ -242,6 +246,31 @@ unsafe fn hsum256(v: __m256) -> f32 {
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
+    }
+}
+
+/// The two 256-bit halves of `v` added.
+#[inline(always)]
+unsafe fn fold512(v: __m512) -> __m256 {
+    unsafe {
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        _mm256_add_ps(_mm512_castps512_ps256(v), hi)
+    }
+}
+
+/// Four horizontal sums: pairwise `hadd`s put `[Σa, Σb, Σc, Σd]` of each 128-bit half in
+/// one register, and one add folds the halves.
+#[inline(always)]
+unsafe fn hsum4_256(a: __m256, b: __m256, c: __m256, d: __m256) -> [f32; 4] {
+    unsafe {
+        let abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+        let s = _mm_add_ps(
+            _mm256_castps256_ps128(abcd),
+            _mm256_extractf128_ps::<1>(abcd),
+        );
+        let mut out = [0.0f32; 4];
+        _mm_storeu_ps(out.as_mut_ptr(), s);
+        out
     }
 }
 
@@ -368,6 +397,10 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn hsum(a: __m256) -> f32 {
         unsafe { hsum256(a) }
+    }
+    #[inline(always)]
+    fn hsum4(a: [__m256; 4]) -> [f32; 4] {
+        unsafe { hsum4_256(a[0], a[1], a[2], a[3]) }
     }
     #[inline(always)]
     fn hmax(a: __m256) -> f32 {

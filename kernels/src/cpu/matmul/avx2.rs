@@ -3,7 +3,9 @@
 //! Microkernels: wide 6×16 (12 ymm accumulators + 2 B + 1 broadcast) and narrow 12×8 for
 //! n ≤ 8. Cache blocks KC = 256, NC = 512. No-packing paths: `direct` 4×16 for m ≤ 6 or
 //! k ≤ 16, and on one thread for n ≤ 16 (B packed first when its rows are not contiguous;
-//! 128→10 forward at batch 128: 18 → 39-43 GFLOP/s on Zen 3), `dot` 4×3 for m ≤ 4.
+//! 128→10 forward at batch 128: 18 → 39-43 GFLOP/s on Zen 3), `dot` 4×3 for m ≤ 4;
+//! `dot_narrow` (rows × outputs) 6×1, 4×2, 3×3, 2×4 for `x·Wᵀ` with n ≤ 4 at any m (sized
+//! to the 16 ymm registers; not yet measured on an AVX2-only machine).
 //! Operands are read in place only below a 256-float k-step stride (Zen 3 loses 25-40% with
 //! in-place B at 256-512-float strides, where the AVX-512 machine still gained).
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
@@ -81,6 +83,18 @@ unsafe fn dot(g: &Gemm) {
 }
 
 #[target_feature(enable = "avx2,fma")]
+unsafe fn dot_narrow(g: &Gemm) {
+    unsafe {
+        match g.n {
+            1 => kernel::dot_narrow::<S, 6, 1>(g),
+            2 => kernel::dot_narrow::<S, 4, 2>(g),
+            3 => kernel::dot_narrow::<S, 3, 3>(g),
+            _ => kernel::dot_narrow::<S, 2, 4>(g),
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
 unsafe fn epilogue(c: *mut f32, ldc: usize, m: usize, n: usize, bias: *const f32, act: Activation) {
     unsafe { kernel::epilogue_rows::<S>(c, ldc, m, n, bias, act) }
 }
@@ -111,6 +125,8 @@ pub(crate) static TIER: Tier = Tier {
     direct_max_k: 16,
     narrow_direct: Some((NR, direct)),
     dot_max_m: 4,
+    dot_max_n: 4,
+    dot_narrow,
     direct,
     dot,
     epilogue,

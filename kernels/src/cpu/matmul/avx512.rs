@@ -6,7 +6,8 @@
 //! in L1), NC = 512 (a 256×512 packed B block stays in L2). No-packing paths: `direct` 6×64
 //! for m ≤ 12 or k ≤ 16; `direct` 12×16 on one thread for n ≤ 16 (B packed first when its
 //! rows are not contiguous; 128→10 forward at batch 128: 41 → 63-70 GFLOP/s on the Intel
-//! AVX-512 machine, where 8 and 16 rows measured 3-8% lower); `dot` 4×6 for m ≤ 4.
+//! AVX-512 machine, where 8 and 16 rows measured 3-8% lower); `dot` 4×6 for m ≤ 4;
+//! `dot_narrow` (rows × outputs) 8×1, 8×2, 6×3, 4×4 for `x·Wᵀ` with n ≤ 4 at any m.
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine (see
 //! `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
@@ -88,6 +89,18 @@ unsafe fn dot(g: &Gemm) {
 }
 
 #[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn dot_narrow(g: &Gemm) {
+    unsafe {
+        match g.n {
+            1 => kernel::dot_narrow::<S, 8, 1>(g),
+            2 => kernel::dot_narrow::<S, 8, 2>(g),
+            3 => kernel::dot_narrow::<S, 6, 3>(g),
+            _ => kernel::dot_narrow::<S, 4, 4>(g),
+        }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn epilogue(c: *mut f32, ldc: usize, m: usize, n: usize, bias: *const f32, act: Activation) {
     unsafe { kernel::epilogue_rows::<S>(c, ldc, m, n, bias, act) }
 }
@@ -118,6 +131,8 @@ pub(crate) static TIER: Tier = Tier {
     direct_max_k: 16,
     narrow_direct: Some((NNR, direct_narrow)),
     dot_max_m: 4,
+    dot_max_n: 4,
+    dot_narrow,
     direct,
     dot,
     epilogue,

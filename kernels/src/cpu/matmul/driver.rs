@@ -72,8 +72,12 @@ pub(crate) struct Tier {
     /// row-major A) costs as much as the FMAs.
     pub narrow_direct: Option<(usize, GemmFn)>,
     pub dot_max_m: usize,
+    /// Run `x·Wᵀ` outputs at most this wide through `dot_narrow` at any `m` (0: never).
+    pub dot_max_n: usize,
     pub direct: GemmFn,
     pub dot: GemmFn,
+    /// `dot` for `n ≤ dot_max_n`, its row block sized for `n`.
+    pub dot_narrow: GemmFn,
     pub epilogue: unsafe fn(*mut f32, usize, usize, usize, *const f32, Activation),
 }
 
@@ -111,6 +115,23 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
         } else {
             1
         };
+        if g.csa == 1 && g.rsb == 1 && n <= tier.dot_max_n {
+            if t <= 1 {
+                return (tier.dot_narrow)(g);
+            }
+            // Row slabs (rows are independent; W is read by every task from its own cache).
+            let blocks = m.div_ceil(8);
+            let t = t.min(blocks);
+            return threads::par_for(t, &|i| {
+                let (lo, hi) = threads::split(blocks, t, i);
+                let (i0, i1) = (lo * 8, (hi * 8).min(m));
+                let mut s = *g;
+                s.m = i1 - i0;
+                s.a = g.a.add(i0 * g.rsa);
+                s.c = g.c.add(i0 * g.ldc);
+                (tier.dot_narrow)(&s);
+            });
+        }
         if let Some((max_n, direct)) = tier.narrow_direct
             && t <= 1
             && n <= max_n

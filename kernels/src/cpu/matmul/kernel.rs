@@ -353,6 +353,25 @@ pub(crate) unsafe fn dot<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm) {
     }
 }
 
+/// The `dot` path for narrow outputs at any `m` (`n ≤ DJ`, the tier picks `DJ = n`): output
+/// heads of one to a few units (binary classification, regression). A broadcast kernel uses
+/// `n` of its `LANES` lanes there (1 of 16 at `n = 1` on AVX-512); dot products along k use
+/// all of them and read W (`n × k`, in L1) once per `DI` rows.
+#[inline(always)]
+pub(crate) unsafe fn dot_narrow<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm) {
+    unsafe {
+        let mut i0 = 0;
+        while i0 < g.m {
+            // A last partial block repeats its last row in registers and stores `di` rows.
+            dot_rows::<S, DI, DJ>(g, i0, (g.m - i0).min(DI));
+            i0 += DI;
+        }
+        if !g.bias.is_null() || g.act != Activation::Identity {
+            epilogue_rows::<S>(g.c, g.ldc, g.m, g.n, g.bias, g.act);
+        }
+    }
+}
+
 /// Rows `i0..i0 + di` (`di ≤ DI`) of the `dot` path, `DJ` output columns at a time.
 #[inline(always)]
 unsafe fn dot_rows<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm, i0: usize, di: usize) {
@@ -372,25 +391,38 @@ unsafe fn dot_rows<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm, i0: usiz
                 *r = g.b.add((j0 + j.min(dj - 1)) * g.csb);
             }
             let acc = dot_acc::<S, DI, DJ>(&arow, &brow, kfull, tail);
-            for (i, row) in acc.iter().enumerate() {
-                if i >= di {
-                    break;
-                }
+            let sums = hsum_block::<S, DI, DJ>(&acc);
+            for (i, row) in sums.iter().enumerate().take(di) {
                 let crow = g.c.add((i0 + i) * g.ldc + j0);
-                for (j, &v) in row.iter().enumerate() {
-                    if j >= dj {
-                        break;
-                    }
-                    let mut x = S::hsum(v);
-                    if g.beta {
-                        x += *crow.add(j);
-                    }
-                    *crow.add(j) = x;
+                for (j, &s) in row.iter().enumerate().take(dj) {
+                    *crow.add(j) = if g.beta { s + *crow.add(j) } else { s };
                 }
             }
             j0 += DJ;
         }
     }
+}
+
+/// The horizontal sums of a `DI × DJ` block of accumulators, four at a time (`Simd::hsum4`).
+#[inline(always)]
+fn hsum_block<S: Simd, const DI: usize, const DJ: usize>(
+    acc: &[[S::V; DJ]; DI],
+) -> [[f32; DJ]; DI] {
+    let mut out = [[0.0f32; DJ]; DI];
+    let total = DI * DJ;
+    let mut q = 0;
+    while q + 4 <= total {
+        let v = [0, 1, 2, 3].map(|r| acc[(q + r) / DJ][(q + r) % DJ]);
+        for (r, s) in S::hsum4(v).into_iter().enumerate() {
+            out[(q + r) / DJ][(q + r) % DJ] = s;
+        }
+        q += 4;
+    }
+    while q < total {
+        out[q / DJ][q % DJ] = S::hsum(acc[q / DJ][q % DJ]);
+        q += 1;
+    }
+    out
 }
 
 /// The `dot` accumulation of one `DI × DJ` block (returned by value: stays in registers).

@@ -2,7 +2,8 @@
 //!
 //! Microkernels: wide 4×16 and narrow 4×8 for n ≤ 8 (16 architectural xmm registers on SSE2:
 //! no taller tiles). Cache blocks KC = 256, NC = 512. No-packing paths: `direct` 4×8 for
-//! m ≤ 4 or k ≤ 16, `dot` 2×4 for m ≤ 4. No `#[target_feature]`: `wide` is compiled for the
+//! m ≤ 4 or k ≤ 16, `dot` 2×4 for m ≤ 4, `dot_narrow` (rows × outputs) 4×1, 3×2, 2×3, 2×4
+//! for `x·Wᵀ` with n ≤ 4 at any m. No `#[target_feature]`: `wide` is compiled for the
 //! build target.
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine (see
@@ -69,6 +70,17 @@ unsafe fn dot(g: &Gemm) {
     unsafe { kernel::dot::<S, 2, 4>(g) }
 }
 
+unsafe fn dot_narrow(g: &Gemm) {
+    unsafe {
+        match g.n {
+            1 => kernel::dot_narrow::<S, 4, 1>(g),
+            2 => kernel::dot_narrow::<S, 3, 2>(g),
+            3 => kernel::dot_narrow::<S, 2, 3>(g),
+            _ => kernel::dot_narrow::<S, 2, 4>(g),
+        }
+    }
+}
+
 unsafe fn epilogue(c: *mut f32, ldc: usize, m: usize, n: usize, bias: *const f32, act: Activation) {
     unsafe { kernel::epilogue_rows::<S>(c, ldc, m, n, bias, act) }
 }
@@ -99,6 +111,8 @@ pub(crate) static TIER: Tier = Tier {
     direct_max_k: 16,
     narrow_direct: None,
     dot_max_m: 4,
+    dot_max_n: 4,
+    dot_narrow,
     direct,
     dot,
     epilogue,
