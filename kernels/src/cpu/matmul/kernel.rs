@@ -391,7 +391,19 @@ unsafe fn dot_rows<S: Simd, const DI: usize, const DJ: usize>(g: &Gemm, i0: usiz
                 *r = g.b.add((j0 + j.min(dj - 1)) * g.csb);
             }
             let acc = dot_acc::<S, DI, DJ>(&arow, &brow, kfull, tail);
-            let sums = hsum_block::<S, DI, DJ>(&acc);
+            // A full block shares the reductions four at a time; a partial one (batch 1, the
+            // last rows or columns) reduces only the sums it stores.
+            let sums = if di == DI && dj == DJ {
+                hsum_block::<S, DI, DJ>(&acc)
+            } else {
+                let mut out = [[0.0f32; DJ]; DI];
+                for i in 0..di {
+                    for j in 0..dj {
+                        out[i][j] = S::hsum(acc[i][j]);
+                    }
+                }
+                out
+            };
             for (i, row) in sums.iter().enumerate().take(di) {
                 let crow = g.c.add((i0 + i) * g.ldc + j0);
                 for (j, &s) in row.iter().enumerate().take(dj) {

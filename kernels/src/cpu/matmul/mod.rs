@@ -24,7 +24,7 @@
 //!   broadcast A in place, load B rows in place) and `dot` (A and B both contiguous along k,
 //!   i.e. `x·Wᵀ`, `m` ≤ 4: dot products vectorised along k — batch-1 inference); the same
 //!   layout with `n` ≤ 4 at any `m` takes `dot_narrow` (one- to four-unit output heads, where a
-//!   broadcast kernel would fill `n` of its lanes: 128→1 forward 6-9x, 128→3 1.5-2.7x, see
+//!   broadcast kernel would fill `n` of its lanes: 128→1 forward 4-10x, 128→3 1.5-4x, see
 //!   `benches/RESULTS.md`), one thread per slab of rows above the threshold.
 //! - threads: above [`parallel_threshold`] (default [`PARALLEL_MIN_FLOPS`]) the output is
 //!   split into `num_threads()` slabs (over n when `m < n`, else over m) and each runs the
