@@ -468,26 +468,38 @@ fn agrees_with_matrixmultiply() {
 fn deterministic_across_threads() {
     set_parallel_threshold(0);
     let mut rng = Rng::new(9);
-    let (m, n, k) = (130, 97, 300);
-    let a = rand_vec(&mut rng, m * k);
-    let b = rand_vec(&mut rng, k * n);
-    for isa in Isa::supported() {
-        let mut outs = Vec::new();
-        for t in [1, 2, 3] {
-            let mut c = vec![0.0f32; m * n];
-            matmul_forward_isa_threads(
-                isa,
-                t,
-                &mut c,
-                n,
-                MatRef::row_major(&a, m, k),
-                MatRef::row_major(&b, k, n),
-                false,
-                Epilogue::none(),
+    // (m, n, k, B as Wᵀ): a packed product, and narrow `x·Wᵀ` heads whose row slabs cut the
+    // `dot_narrow` row blocks differently at each thread count.
+    for (m, n, k, tb) in [
+        (130, 97, 300, false),
+        (20, 3, 65, true),
+        (100, 3, 300, true),
+        (37, 1, 129, true),
+        (50, 4, 33, true),
+    ] {
+        let a = Operand::new(&mut rng, m, k, false, 0);
+        let b = Operand::new(&mut rng, k, n, tb, 0);
+        for isa in Isa::supported() {
+            let mut outs = Vec::new();
+            for t in [1, 2, 3] {
+                let mut c = vec![0.0f32; m * n];
+                matmul_forward_isa_threads(
+                    isa,
+                    t,
+                    &mut c,
+                    n,
+                    a.view(),
+                    b.view(),
+                    false,
+                    Epilogue::none(),
+                );
+                outs.push(c);
+            }
+            assert!(
+                outs.windows(2).all(|w| w[0] == w[1]),
+                "{isa} m={m} n={n} k={k}"
             );
-            outs.push(c);
         }
-        assert!(outs.windows(2).all(|w| w[0] == w[1]), "{isa}");
     }
 }
 
