@@ -36,9 +36,9 @@ extern "C" __global__ void adam_step_f32(float* p, const float* g, float* m, flo
         float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        float mhat = mi / bc1;
-        float vhat = vi / bc2;
-        p[i] = pi - lr * mhat / (sqrtf(vhat) + eps);
+        // The CPU reference's arrangement (PyTorch's): one square root, one division.
+        float denom = sqrtf(vi) * (1.0f / sqrtf(bc2)) + eps;
+        p[i] = pi - (lr / bc1) * (mi / denom);
     }
 }
 

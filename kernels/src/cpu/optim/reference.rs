@@ -28,8 +28,12 @@ pub fn adam_step<T: Real>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], hp: Ad
     let eps = T::from_f64(hp.eps as f64);
     let wd = T::from_f64(hp.weight_decay as f64);
     let t = hp.step.max(1) as i32;
+    // PyTorch's arrangement: the bias corrections fold into two scalars, leaving one square
+    // root and one division per element (`p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps)`).
     let bc1 = T::ONE - b1.powi(t);
     let bc2 = T::ONE - b2.powi(t);
+    let step_size = lr / bc1;
+    let inv_sqrt_bc2 = T::ONE / bc2.sqrt();
     for i in 0..p.len() {
         let mut gi = g[i];
         if hp.decoupled {
@@ -39,9 +43,8 @@ pub fn adam_step<T: Real>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], hp: Ad
         }
         m[i] = b1 * m[i] + (T::ONE - b1) * gi;
         v[i] = b2 * v[i] + (T::ONE - b2) * gi * gi;
-        let mhat = m[i] / bc1;
-        let vhat = v[i] / bc2;
-        p[i] -= lr * mhat / (vhat.sqrt() + eps);
+        let denom = v[i].sqrt() * inv_sqrt_bc2 + eps;
+        p[i] -= step_size * (m[i] / denom);
     }
 }
 

@@ -22,10 +22,14 @@ pub(crate) unsafe fn adam<S: Simd>(
     let (b1, b2) = (hp.beta1, hp.beta2);
     let bc1 = 1.0 - b1.powi(t);
     let bc2 = 1.0 - b2.powi(t);
+    // One square root and one division per element (PyTorch's arrangement): with a division
+    // per bias correction on top, 235k parameters took 165 µs instead of 121 on Zen 3 (medians
+    // of five alternating runs; benches/RESULTS.md).
+    let step_size = S::splat(hp.lr / bc1);
+    let inv_sqrt_bc2 = S::splat(1.0 / bc2.sqrt());
     let (lr, eps, wd) = (S::splat(hp.lr), S::splat(hp.eps), S::splat(hp.weight_decay));
     let (b1v, b2v) = (S::splat(b1), S::splat(b2));
     let (c1, c2) = (S::splat(1.0 - b1), S::splat(1.0 - b2));
-    let (bc1v, bc2v) = (S::splat(bc1), S::splat(bc2));
     let (pp, gp, mp, vp) = (p.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr());
     unsafe {
         let mut i = 0;
@@ -45,9 +49,8 @@ pub(crate) unsafe fn adam<S: Simd>(
             );
             store::<S>(mp.add(i), mv, w);
             store::<S>(vp.add(i), vv, w);
-            let mhat = S::div(mv, bc1v);
-            let vhat = S::div(vv, bc2v);
-            pv = S::sub(pv, S::div(S::mul(lr, mhat), S::add(S::sqrt(vhat), eps)));
+            let denom = S::add(S::mul(S::sqrt(vv), inv_sqrt_bc2), eps);
+            pv = S::sub(pv, S::mul(step_size, S::div(mv, denom)));
             store::<S>(pp.add(i), pv, w);
             i += S::LANES;
         }
