@@ -23,7 +23,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use neurite_engine::nn::{ActivationSpec, Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{DType, Device, Loss, Optimizer, OptimizerSpec, Tape, Tensor};
 use neurite_kernels::Isa;
 use neurite_kernels::cpu::activation::{self as act, Activation};
@@ -861,6 +861,7 @@ impl TrainBench {
             units,
             bias: true,
             init: Init::Auto,
+            bias_init: BiasInit::Zeros,
         };
         let spec = MlpSpec {
             input_dim: 784,

@@ -619,6 +619,9 @@ fn reports_render_charts_for_models_and_experiments() {
         "rep",
         "--epochs",
         "8",
+        // Named, a validation monitor keeps iris's 12 validation rows (and its curves).
+        "--early-stopping",
+        "val_loss",
         "--json",
     ]);
     w.json(&[
@@ -632,6 +635,8 @@ fn reports_render_charts_for_models_and_experiments() {
         "8",
         "--lr",
         "0.01",
+        "--early-stopping",
+        "val_loss",
         "--json",
     ]);
     w.json(&[
@@ -669,7 +674,8 @@ fn reports_render_charts_for_models_and_experiments() {
         out.to_str().unwrap(),
     ]);
     let html = std::fs::read_to_string(&out).unwrap();
-    for part in ["predicted vs actual", "residuals", "r2", "<svg"] {
+    // diabetes holds a validation split out by default (35 rows).
+    for part in ["predicted vs actual", "residuals", "r2", "<svg", "val_loss"] {
         assert!(html.contains(part), "diabetes report lacks {part:?}");
     }
     w.ok(&[

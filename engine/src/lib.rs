@@ -2,12 +2,12 @@
 //! losses and optimizers, and inference without a tape.
 //!
 //! ```
-//! use neurite_engine::{DType, Device, Tape, nn::{Mlp, MlpSpec, LayerSpec, ActivationSpec, Init}};
+//! use neurite_engine::{DType, Device, Tape, nn::{Mlp, MlpSpec, LayerSpec, ActivationSpec, BiasInit, Init}};
 //! use neurite_engine::{Loss, Optimizer, OptimizerSpec};
 //! let spec = MlpSpec { input_dim: 2, layers: vec![
-//!     LayerSpec::Linear { units: 4, bias: true, init: Init::Auto },
+//!     LayerSpec::Linear { units: 4, bias: true, init: Init::Auto, bias_init: BiasInit::Zeros },
 //!     LayerSpec::Activation { activation: ActivationSpec::Relu },
-//!     LayerSpec::Linear { units: 1, bias: true, init: Init::Auto },
+//!     LayerSpec::Linear { units: 1, bias: true, init: Init::Auto, bias_init: BiasInit::Zeros },
 //! ]};
 //! let mut model = Mlp::new(spec, 0, DType::F32, Device::Cpu).unwrap();
 //! let mut opt = Optimizer::new(OptimizerSpec::adam(0.01), &model.params).unwrap();

@@ -7,7 +7,7 @@
 #![cfg(feature = "cuda")]
 
 use neurite_engine::backend::{self, Mat};
-use neurite_engine::nn::{ActivationSpec, Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{
     Activation, DType, Device, DeviceRequest, Error, Loss, Optimizer, OptimizerSpec, Tape, Tensor,
 };
@@ -897,6 +897,7 @@ fn mlp_training_matches_cpu() {
                 units: 64,
                 bias: true,
                 init: Init::Auto,
+                bias_init: BiasInit::Zeros,
             },
             LayerSpec::Activation {
                 activation: ActivationSpec::Relu,
@@ -910,6 +911,7 @@ fn mlp_training_matches_cpu() {
                 units: 33,
                 bias: true,
                 init: Init::Auto,
+                bias_init: BiasInit::Zeros,
             },
             LayerSpec::Activation {
                 activation: ActivationSpec::Tanh,
@@ -918,6 +920,7 @@ fn mlp_training_matches_cpu() {
                 units: 5,
                 bias: true,
                 init: Init::Auto,
+                bias_init: BiasInit::Zeros,
             },
         ],
     };

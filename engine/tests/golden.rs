@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use neurite_engine::backend;
-use neurite_engine::nn::{ActivationSpec, Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{DType, Device, Loss, Optimizer, OptimizerSpec, Tape, Tensor};
 use serde::Deserialize;
 
@@ -86,6 +86,7 @@ fn run_case(case: &Case, dtype: DType, tol0: f64, tol: f64) {
                 units: l.out,
                 bias: true,
                 init: Init::Auto,
+                bias_init: BiasInit::Zeros,
             },
             act => LayerSpec::Activation {
                 activation: ActivationSpec::parse(act).unwrap(),

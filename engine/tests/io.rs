@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use neurite_engine::io::{atomic_write, load_safetensors, to_safetensors};
-use neurite_engine::nn::{ActivationSpec, Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{DType, Device, Tensor};
 
 fn model(seed: u64, units: usize) -> Mlp {
@@ -14,6 +14,7 @@ fn model(seed: u64, units: usize) -> Mlp {
                 units,
                 bias: true,
                 init: Init::Auto,
+                bias_init: BiasInit::Zeros,
             },
             LayerSpec::BatchNorm {
                 eps: 1e-5,
@@ -26,6 +27,7 @@ fn model(seed: u64, units: usize) -> Mlp {
                 units: 2,
                 bias: true,
                 init: Init::Auto,
+                bias_init: BiasInit::Zeros,
             },
         ],
     };

@@ -14,7 +14,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use neurite_engine::nn::{ActivationSpec, Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{DType, Device, Loss, Optimizer, OptimizerSpec, Tape, Tensor};
 
 struct Counting;
@@ -78,6 +78,7 @@ impl Trainer {
             units,
             bias: true,
             init: Init::Auto,
+            bias_init: BiasInit::Zeros,
         };
         let relu = || LayerSpec::Activation {
             activation: ActivationSpec::Relu,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use neurite_engine::OptimizerSpec;
-use neurite_engine::nn::{ActivationSpec, Init};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,6 +71,8 @@ pub struct ModelConfig {
     /// regression), or `softmax`, `sigmoid`, `linear`.
     pub output_activation: String,
     pub init: Init,
+    /// `xavier_uniform` (scikit-learn's MLP: the weights' Glorot range) or `zeros` (Keras).
+    pub bias_init: BiasInit,
 }
 
 impl Default for ModelConfig {
@@ -84,6 +86,10 @@ impl Default for ModelConfig {
             // it beats He for ReLU (`auto`) by up to 4.8 R² points (diabetes) and 0.55
             // accuracy points (wine), 10 splits each (benches/RESULTS.md, training quality).
             init: Init::XavierUniform,
+            // scikit-learn's: on linnerud (16 training rows per fold, 200 splits) zero biases
+            // score 4.2 ± 1.0 R² points below scikit-learn's MLP, these 0.0 ± 1.1
+            // (benches/RESULTS.md, training quality).
+            bias_init: BiasInit::XavierUniform,
         }
     }
 }
@@ -242,8 +248,9 @@ impl Default for CallbacksConfig {
 
 /// Keras `EarlyStopping`. `monitor: auto` watches `val_loss` when the validation split has at
 /// least 30 rows and `loss` otherwise (a few validation rows make their loss too noisy to pick
-/// an epoch by); `patience: null` is 20 for `val_*` and 10 for `loss`; `min_delta: null` is 0
-/// for `val_*` and 1e-4 for `loss` (scikit-learn's `tol`); `restore_best_weights: null` is
+/// an epoch by; `data.min_validation_rows` then trains on them instead); `patience: null` is
+/// 20 for `val_*` and 10 for `loss`; `min_delta: null` is 0 for `val_*` and 1e-4 for `loss`
+/// (scikit-learn's `tol`); `restore_best_weights: null` is
 /// false, as in Keras (measured: keeping the last weights scores better on the shipped
 /// datasets' test splits than restoring the epoch picked on a few dozen validation rows).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use cudarc::cublas::{result as cublas, sys as cublas_sys};
 use neurite_engine::backend;
-use neurite_engine::nn::{ActivationSpec, Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{ActivationSpec, BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{DType, Device, Loss, Optimizer, OptimizerSpec, Tape, Tensor};
 use neurite_kernels::cpu::activation::Activation;
 use neurite_kernels::cuda::cudarc::driver::{CudaSlice, CudaStream, DevicePtr, sys as drv};
@@ -409,6 +409,7 @@ fn model(device: Device) -> Res<(Mlp, Optimizer)> {
         units,
         bias: true,
         init: Init::Auto,
+        bias_init: BiasInit::Zeros,
     };
     let relu = || LayerSpec::Activation {
         activation: ActivationSpec::Relu,

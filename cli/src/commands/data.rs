@@ -85,6 +85,8 @@ fn prepare_cmd(a: PrepareArgs) -> Result<()> {
     let split = SplitOptions {
         test_fraction: a.test_fraction,
         validation_fraction: a.validation_fraction,
+        // Asked for by a flag and written to files: held out whatever its size.
+        min_validation_rows: 0,
         seed: a.seed,
     };
     let prep = prepare(&a.csv, &targets, task, &cfg, &split)?;

@@ -20,6 +20,32 @@ pub enum Init {
     XavierNormal,
 }
 
+/// Bias initialisers. `Zeros` is Keras' default; `XavierUniform` draws from the same
+/// U(±√(6/(fan_in+fan_out))) as Glorot-uniform weights, as scikit-learn's MLP does (its biases
+/// are drawn right after each layer's weights).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasInit {
+    #[default]
+    Zeros,
+    XavierUniform,
+}
+
+impl BiasInit {
+    /// `fan_out` biases of a `fan_out × fan_in` layer.
+    pub fn sample(self, rng: &mut Rng, fan_in: usize, fan_out: usize) -> Vec<f64> {
+        match self {
+            BiasInit::Zeros => vec![0.0; fan_out],
+            BiasInit::XavierUniform => {
+                let a = (6.0 / (fan_in.max(1) + fan_out.max(1)) as f64).sqrt();
+                (0..fan_out)
+                    .map(|_| (rng.next_f64() * 2.0 - 1.0) * a)
+                    .collect()
+            }
+        }
+    }
+}
+
 impl Init {
     /// `fan_out × fan_in` weights (PyTorch layout `[out, in]`).
     pub fn sample(self, rng: &mut Rng, fan_in: usize, fan_out: usize, relu_like: bool) -> Vec<f64> {

@@ -9,7 +9,7 @@ use neurite_kernels::cpu::activation::Activation;
 use neurite_kernels::rng::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::init::Init;
+use super::init::{BiasInit, Init};
 use crate::autograd::{Graph, Var};
 use crate::backend::{self, Mat};
 use crate::device::Device;
@@ -100,6 +100,9 @@ pub enum LayerSpec {
         bias: bool,
         #[serde(default)]
         init: Init,
+        /// Specs saved before this field existed read as zeros (what they were built with).
+        #[serde(default)]
+        bias_init: BiasInit,
     },
     Activation {
         activation: ActivationSpec,
@@ -222,7 +225,12 @@ impl Mlp {
         let mut i = 0;
         while i < layers.len() {
             match &layers[i] {
-                LayerSpec::Linear { units, bias, init } => {
+                LayerSpec::Linear {
+                    units,
+                    bias,
+                    init,
+                    bias_init,
+                } => {
                     let next_act = match layers.get(i + 1) {
                         Some(LayerSpec::Activation { activation }) => Some(*activation),
                         _ => None,
@@ -234,7 +242,8 @@ impl Mlp {
                         init.sample(&mut rng, width, *units, relu_like),
                     )?;
                     let b = if *bias {
-                        Some(pb.add(format!("layers.{i}.bias"), [*units], vec![0.0; *units])?)
+                        let bv = bias_init.sample(&mut rng, width, *units);
+                        Some(pb.add(format!("layers.{i}.bias"), [*units], bv)?)
                     } else {
                         None
                     };

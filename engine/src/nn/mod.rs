@@ -4,5 +4,5 @@
 mod init;
 mod mlp;
 
-pub use init::Init;
+pub use init::{BiasInit, Init};
 pub use mlp::{ActivationSpec, LayerSpec, Mlp, MlpArch, MlpSpec};

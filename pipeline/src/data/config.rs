@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Below this many rows a validation metric is too noisy to monitor: early stopping's `auto`
+/// monitor watches the training loss instead, and training holds no such split out by default
+/// (`min_validation_rows`).
+pub const MIN_MONITORED_VALIDATION_ROWS: usize = 30;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
@@ -16,6 +21,11 @@ pub struct DataConfig {
     pub test_fraction: f64,
     /// Fraction of the rest held out for validation (early stopping, per-epoch metrics).
     pub validation_fraction: f64,
+    /// A validation split smaller than this is not held out: its rows train instead, since
+    /// fewer rows are too noisy to monitor (early stopping then watches the training loss).
+    /// It is held out whatever its size when a callback monitors a `val_*` metric by name,
+    /// and in `neurite tune`, whose objective is measured on it. 0 always holds it out.
+    pub min_validation_rows: usize,
     /// Stratify the splits by class (classification).
     pub stratify: bool,
     /// Field delimiter: `,`, `;`, `tab` (or `\t`), `|`. Detected from the first lines when
@@ -55,6 +65,7 @@ impl Default for DataConfig {
         DataConfig {
             test_fraction: 0.2,
             validation_fraction: 0.1,
+            min_validation_rows: MIN_MONITORED_VALIDATION_ROWS,
             stratify: true,
             delimiter: None,
             columns: BTreeMap::new(),

@@ -242,9 +242,28 @@ pub(crate) fn data_and_split(cfg: &TrainConfig) -> (DataConfig, SplitOptions) {
     {
         data_cfg.drop.push(w.clone());
     }
+    // A callback that names a validation metric asks for the split whatever its size.
+    let cb = &cfg.callbacks;
+    let named_val = [
+        cb.early_stopping
+            .enabled
+            .then_some(&cb.early_stopping.monitor),
+        cb.model_checkpoint
+            .enabled
+            .then_some(&cb.model_checkpoint.monitor),
+        cb.reduce_lr_on_plateau.as_ref().map(|r| &r.monitor),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|m| m.starts_with("val_"));
     let split = SplitOptions {
         test_fraction: data_cfg.test_fraction,
         validation_fraction: data_cfg.validation_fraction,
+        min_validation_rows: if named_val {
+            0
+        } else {
+            data_cfg.min_validation_rows
+        },
         seed: cfg.training.seed,
     };
     (data_cfg, split)

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use neurite_engine::backend;
-use neurite_engine::nn::{Init, LayerSpec, Mlp, MlpSpec};
+use neurite_engine::nn::{BiasInit, Init, LayerSpec, Mlp, MlpSpec};
 use neurite_engine::{
     DType, Device, DeviceRequest, Loss, Optimizer, Shape, SliceMut, Tape, Tensor, clip_grad_norm,
 };
@@ -82,13 +82,20 @@ pub struct TrainOutcome {
 }
 
 /// The MLP for a configuration and an output width.
-pub fn build_spec(input_dim: usize, hidden: &[HiddenLayer], init: Init, out_dim: usize) -> MlpSpec {
+pub fn build_spec(
+    input_dim: usize,
+    hidden: &[HiddenLayer],
+    init: Init,
+    bias_init: BiasInit,
+    out_dim: usize,
+) -> MlpSpec {
     let mut layers = Vec::new();
     for h in hidden {
         layers.push(LayerSpec::Linear {
             units: h.units,
             bias: !h.batch_norm,
             init,
+            bias_init,
         });
         if h.batch_norm {
             layers.push(LayerSpec::BatchNorm {
@@ -107,6 +114,7 @@ pub fn build_spec(input_dim: usize, hidden: &[HiddenLayer], init: Init, out_dim:
         units: out_dim,
         bias: true,
         init,
+        bias_init,
     });
     MlpSpec { input_dim, layers }
 }
@@ -196,6 +204,7 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
                 data.pre.n_features(),
                 &cfg.model.hidden_layers,
                 cfg.model.init,
+                cfg.model.bias_init,
                 out_dim,
             );
             Mlp::new(spec, cfg.training.seed, DType::F32, device)?
@@ -216,7 +225,7 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
 
     // Monitored quantity.
     let has_val = data.val.is_some();
-    let auto_monitor = if data.t_val.n_rows() >= 30 {
+    let auto_monitor = if data.t_val.n_rows() >= crate::prepare::MIN_MONITORED_VALIDATION_ROWS {
         "val_loss"
     } else {
         "loss"
@@ -231,8 +240,6 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
         Ok(m.to_string())
     };
     let es = &cfg.callbacks.early_stopping;
-    let es_monitor = resolve(&es.monitor)?;
-    let is_val = es_monitor.starts_with("val_");
 
     let mut callbacks: Vec<Box<dyn Callback + '_>> = Vec::new();
     if cfg.callbacks.terminate_on_nan {
@@ -252,6 +259,9 @@ pub fn train(path: &Path, cfg: &TrainConfig, mut env: TrainEnv) -> Result<TrainO
     }
     let mut es_index = None;
     if es.enabled {
+        // A disabled callback's monitor is not checked: it asks for no validation split.
+        let es_monitor = resolve(&es.monitor)?;
+        let is_val = es_monitor.starts_with("val_");
         let patience = es.patience.unwrap_or(if is_val { 20 } else { 10 });
         let min_delta = es.min_delta.unwrap_or(if is_val { 0.0 } else { 1e-4 });
         let restore = es.restore_best_weights.unwrap_or(false);

@@ -108,9 +108,19 @@ pub struct TuneOutcome {
     pub ran: usize,
 }
 
+/// The objective is measured on the validation split, so a study holds it out whatever its
+/// size (training alone gives a split under `data.min_validation_rows` back to training).
+fn keep_validation(l: &mut Layered) -> Result<()> {
+    l.push::<TrainConfig>(
+        serde_json::json!({"data": {"min_validation_rows": 0}}),
+        "neurite tune (its objective needs the validation split)",
+    )
+}
+
 fn rebuild_base(meta: &StudyMeta) -> Result<(Layered, TrainConfig)> {
     let mut l = Layered::new(&TrainConfig::default())?;
     l.push::<TrainConfig>(meta.base_config.clone(), "study.json (base_config)")?;
+    keep_validation(&mut l)?;
     let cfg: TrainConfig = l.build("study base configuration")?;
     Ok((l, cfg))
 }
@@ -203,8 +213,9 @@ fn new_meta(req: &TuneRequest, data: &std::path::Path, info: &DataInfo) -> Resul
 }
 
 /// Run (or continue) a study.
-pub fn run(req: TuneRequest) -> Result<TuneOutcome> {
+pub fn run(mut req: TuneRequest) -> Result<TuneOutcome> {
     crate::registry::validate_name(&req.study_name)?;
+    keep_validation(&mut req.setup.base)?;
     let dir = &req.study_dir;
     let exists = Study::exists(dir);
     match (req.mode, exists) {
