@@ -68,12 +68,8 @@ pub fn run(a: TrainArgs, paths: &Paths) -> Result<()> {
     env.replay = a.replay.clone().map(|p| (p, a.replay_fraction));
     env.interrupt = Some(&INTERRUPTED);
     if !a.quiet && !a.json {
-        let metric = match cfg.task.as_str() {
-            "regression" => "val_r2",
-            _ => "val_accuracy",
-        };
-        env.extra_callbacks
-            .push(Box::new(ProgressBar::new(Some(metric.into()))));
+        // The task may be inferred later: the bar picks the metric the epoch logs hold.
+        env.extra_callbacks.push(Box::new(ProgressBar::new(None)));
     }
     let out = train(&a.csv, &cfg, env)?;
     let m = &out.manifest;

@@ -490,8 +490,20 @@ pub struct ProgressBar {
 }
 
 impl ProgressBar {
+    /// `metric: None` shows the task's validation metric, whichever the epoch logs hold.
     pub fn new(metric: Option<String>) -> Self {
         ProgressBar { bar: None, metric }
+    }
+
+    /// The metric shown beside the losses for one epoch's logs.
+    fn shown<'a>(&'a self, logs: &EpochRecord) -> Option<(&'a str, f64)> {
+        let names: &[&'a str] = match &self.metric {
+            Some(m) => &[m.as_str()],
+            None => &["val_accuracy", "val_binary_accuracy", "val_r2"],
+        };
+        names
+            .iter()
+            .find_map(|&m| logs.metrics.get(m).map(|&v| (m, v)))
     }
 }
 
@@ -519,9 +531,7 @@ impl Callback for ProgressBar {
             if let Some(v) = logs.metrics.get("val_loss") {
                 msg.push_str(&format!(" val_loss {v:.4}"));
             }
-            if let Some(m) = &self.metric
-                && let Some(v) = logs.metrics.get(m)
-            {
+            if let Some((m, v)) = self.shown(logs) {
                 msg.push_str(&format!(" {m} {v:.4}"));
             }
             b.set_position(ctx.epoch as u64);
@@ -534,5 +544,33 @@ impl Callback for ProgressBar {
             b.finish();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    fn logs(pairs: &[(&str, f64)]) -> EpochRecord {
+        EpochRecord {
+            epoch: 1,
+            lr: 1e-3,
+            loss: 0.5,
+            metrics: pairs.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn progress_bar_shows_the_tasks_validation_metric() {
+        let auto = ProgressBar::new(None);
+        let reg = logs(&[("val_loss", 0.7), ("val_r2", 0.4), ("val_rmse", 1.1)]);
+        assert_eq!(auto.shown(&reg), Some(("val_r2", 0.4)));
+        let cls = logs(&[("val_loss", 0.7), ("val_accuracy", 0.9)]);
+        assert_eq!(auto.shown(&cls), Some(("val_accuracy", 0.9)));
+        assert_eq!(auto.shown(&logs(&[])), None);
+        let named = ProgressBar::new(Some("val_rmse".into()));
+        assert_eq!(named.shown(&reg), Some(("val_rmse", 1.1)));
+        assert_eq!(named.shown(&cls), None);
     }
 }
