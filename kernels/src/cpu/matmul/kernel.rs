@@ -3,7 +3,9 @@
 //! - `tile`: the register-blocked microkernel on packed panels (`MR × NV·LANES` accumulators)
 //!   and its store, which adds C (accumulate), the bias and the activation while the tile is
 //!   still in registers;
-//! - `macro_tiles`: a range of tiles of one packed (KC × NC) block (panels from `pack.rs`);
+//! - `macro_tiles`: a range of tiles of one packed (KC × NC) block (panels from `pack.rs`, or
+//!   operands read in place: A with unit row stride, row-major A through `MR` row pointers,
+//!   row-major B);
 //! - `direct`: the no-packing path for small `m` when B rows are contiguous (`csb == 1`);
 //! - `dot`: the no-packing path for small `m` when both operands are contiguous along k
 //!   (`x·Wᵀ` at batch 1..few), vectorised along k.
@@ -29,9 +31,13 @@ pub(crate) struct Block {
     /// rows each). Packed: `a_ps = MR·kc`, `a_ks = MR`; used in place (A with unit row stride,
     /// i.e. `xᵀ`): `a_ps = MR`, `a_ks = csa`. A partial last panel is always packed, at
     /// `pa_edge` (null when the last panel is full or all of A is packed).
+    /// Row-major A read in place (`csa == 1`): `a_rs = rsa` (else 0), `a_ps = MR·rsa`,
+    /// `a_ks = 1`, no `pa_edge` (the rows of a partial panel past the edge re-read its last
+    /// row and are not stored).
     pub pa: *const f32,
     pub a_ps: usize,
     pub a_ks: usize,
+    pub a_rs: usize,
     pub pa_edge: *const f32,
     /// B panels likewise (`NR` columns each): packed `b_ps = NR·kc`, `b_ks = NR`; in place
     /// (row-major B): `b_ps = NR`, `b_ks = rsb`; a partial last panel packed at `pb_edge`.
@@ -132,17 +138,29 @@ unsafe fn store_epi<S: Simd, const MR: usize, const NV: usize>(
 /// The microkernel: `acc = Σ_p a[p] ⊗ b[p]` over panels with k-step strides `a_ks`, `b_ks`,
 /// using the first `ROWS` rows of each A step and the first `NV` vectors of each B step (edge
 /// tiles run a smaller instance on the same packed panels instead of computing padding).
+/// `AROW`: A is row-major in place, row `i` at `pa + min(i, mr - 1)·a_rs` (the broadcasts
+/// read the rows directly, which is what packing a row-major A, a transpose, would prepare).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize>(
+unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize, const AROW: bool>(
     kc: usize,
     pa: *const f32,
     a_ks: usize,
+    a_rs: usize,
+    mr: usize,
     pb: *const f32,
     b_ks: usize,
 ) -> [[S::V; NV]; ROWS] {
     unsafe {
         let mut acc = [[S::zero(); NV]; ROWS];
+        let mut arow = [pa; ROWS];
+        if AROW {
+            for (i, r) in arow.iter_mut().enumerate() {
+                *r = pa.add(i.min(mr - 1) * a_rs);
+            }
+        }
         let mut a = pa;
+        let mut p = 0;
         let mut b = pb;
         for _ in 0..kc {
             let mut bv = [S::zero(); NV];
@@ -151,12 +169,20 @@ unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize>(
                 S::prefetch(b.wrapping_add(PF_STEPS * b_ks + v * S::LANES));
             }
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = S::splat(*a.add(i));
+                let ai = if AROW {
+                    S::splat(*arow[i].add(p))
+                } else {
+                    S::splat(*a.add(i))
+                };
                 for (v, x) in row.iter_mut().enumerate() {
                     *x = S::fma(ai, bv[v], *x);
                 }
             }
-            a = a.add(a_ks);
+            if AROW {
+                p += 1;
+            } else {
+                a = a.add(a_ks);
+            }
             b = b.add(b_ks);
         }
         acc
@@ -167,7 +193,7 @@ unsafe fn micro<S: Simd, const ROWS: usize, const NV: usize>(
 /// vector count of the B panel), then the store with the epilogue.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
+unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const AROW: bool>(
     blk: &Block,
     (pa, a_ks): (*const f32, usize),
     (pb, b_ks): (*const f32, usize),
@@ -178,7 +204,7 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
 ) {
     macro_rules! run {
         ($rows:tt, $nv:tt) => {{
-            let acc = micro::<S, $rows, $nv>(blk.kc, pa, a_ks, pb, b_ks);
+            let acc = micro::<S, $rows, $nv, AROW>(blk.kc, pa, a_ks, blk.a_rs, mr, pb, b_ks);
             store_epi::<S, $rows, $nv>(&acc, c, blk.ldc, mr, nr, blk.beta, blk.last, bias, blk.act)
         }};
     }
@@ -216,6 +242,19 @@ pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
     lo: usize,
     hi: usize,
 ) {
+    if blk.a_rs != 0 {
+        unsafe { tiles::<S, MR, NV, true>(blk, lo, hi) }
+    } else {
+        unsafe { tiles::<S, MR, NV, false>(blk, lo, hi) }
+    }
+}
+
+#[inline(always)]
+unsafe fn tiles<S: Simd, const MR: usize, const NV: usize, const AROW: bool>(
+    blk: &Block,
+    lo: usize,
+    hi: usize,
+) {
     let nr_full = NV * S::LANES;
     let np = blk.nc.div_ceil(nr_full);
     unsafe {
@@ -229,9 +268,9 @@ pub(crate) unsafe fn macro_tiles<S: Simd, const MR: usize, const NV: usize>(
             } else {
                 blk.bias.add(j0)
             };
-            tile::<S, MR, NV>(
+            tile::<S, MR, NV, AROW>(
                 blk,
-                if mr < MR && !blk.pa_edge.is_null() {
+                if !AROW && mr < MR && !blk.pa_edge.is_null() {
                     (blk.pa_edge, MR)
                 } else {
                     (blk.pa.add(ir * blk.a_ps), blk.a_ks)

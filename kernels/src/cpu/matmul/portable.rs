@@ -17,6 +17,8 @@ use super::{Gemm, Tier};
 use crate::cpu::activation::Activation;
 use crate::simd::portable::Portable as S;
 
+/// Row-major A is packed (reading it in place is measured only on the AVX2 tier, `avx2.rs`).
+const AROWS: bool = false;
 const MR: usize = 4;
 const NV: usize = 2;
 const NR: usize = NV * 8;
@@ -94,6 +96,7 @@ pub(crate) static TIER: Tier = Tier {
         macro_tiles,
         a_in_place: true,
         b_in_place: true,
+        a_rows_in_place: AROWS,
     },
     narrow: Kern {
         mr: NMR,
@@ -103,6 +106,7 @@ pub(crate) static TIER: Tier = Tier {
         macro_tiles: macro_tiles_narrow,
         a_in_place: true,
         b_in_place: true,
+        a_rows_in_place: AROWS,
     },
     kc: 256,
     nc: 512,
