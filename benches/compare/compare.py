@@ -101,7 +101,9 @@ def torch_train(torch, batch_s, repeats):
     y = torch.arange(128) % 10
 
     def step():
-        opt.zero_grad(set_to_none=False)
+        # PyTorch's default (set_to_none=True): the first backward writes the gradients, no
+        # zeroing pass; neurite's bench step does the same (`Graph::backward_fresh`).
+        opt.zero_grad()
         loss = crit(model(x), y)
         loss.backward()
         opt.step()

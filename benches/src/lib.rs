@@ -905,14 +905,15 @@ impl TrainBench {
                 buffers,
             } = model;
             let mut g = tape.graph(params, true, *step);
-            let xv = g.input_from_slice(x, [*batch, 784]).expect("x");
-            let yv = g.input_from_slice(y, [*batch]).expect("y");
+            // The batch is fixed across steps, so it is read in place (as `compare.py`'s
+            // PyTorch step reuses one input tensor).
+            let xv = g.input_shared(x, [*batch, 784]).expect("x");
+            let yv = g.input_shared(y, [*batch]).expect("y");
             let out = arch.forward(&mut g, xv, buffers).expect("forward");
             let loss = Loss::CrossEntropy
                 .forward(&mut g, out, yv, None)
                 .expect("loss");
-            neurite_engine::backend::fill(grads.view_mut(), 0.0).expect("zero");
-            g.backward(loss, grads).expect("backward");
+            g.backward_fresh(loss, grads).expect("backward");
         }
         opt.step(&mut model.params, grads).expect("adam");
     }

@@ -2,8 +2,9 @@
 //!
 //! A counting `#[global_allocator]` wraps the system allocator; the 784-256-128-10 ReLU MLP
 //! (softmax cross-entropy, Adam, batch 128) runs the full step — `tape.graph` → forward →
-//! loss → zero the gradients → backward → drop the graph → `Optimizer::step` — with inputs
-//! fed by `input_from_slice` from preallocated host buffers. Steps 2..=5 must allocate nothing.
+//! loss → `backward_fresh` (writes the gradients, no zeroing pass) → drop the graph →
+//! `Optimizer::step` — with inputs fed by `input_from_slice` from preallocated host buffers.
+//! Steps 2..=5 must allocate nothing.
 //!
 //! Threads: the strict test pins the kernels to one thread. With more threads the kernels
 //! themselves still allocate nothing (fork/join jobs live on the stack), but rayon's global
@@ -126,8 +127,7 @@ impl Trainer {
             let yv = g.input_from_slice(y, [*batch]).unwrap();
             let out = arch.forward(&mut g, xv, buffers).unwrap();
             let loss = Loss::CrossEntropy.forward(&mut g, out, yv, None).unwrap();
-            neurite_engine::backend::fill(grads.view_mut(), 0.0).unwrap();
-            g.backward(loss, grads).unwrap();
+            g.backward_fresh(loss, grads).unwrap();
             if read_loss {
                 loss_value = g.to_vec_f64(loss).unwrap()[0] as f32;
             }

@@ -464,8 +464,7 @@ fn run_steps(
         let yv = g.reshape(yv, [idx.numel()])?;
         let out = arch.forward(&mut g, xv, buffers)?;
         let loss = Loss::CrossEntropy.forward(&mut g, out, yv, None)?;
-        backend::fill(grads.view_mut(), 0.0)?;
-        g.backward(loss, &mut grads)?;
+        g.backward_fresh(loss, &mut grads)?;
         if step % log_every == 0 || step + 1 == batches.len() {
             last = g.to_vec_f64(loss)?[0];
             if first.is_nan() {

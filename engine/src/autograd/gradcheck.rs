@@ -48,6 +48,22 @@ where
         g.backward(loss, &mut grads)?;
     }
     let analytic = grads.to_vec_f64()?;
+    // `backward_fresh` must write the same gradients without reading the buffer: start it
+    // from NaN, which any rule that adds on its first contribution would propagate.
+    let mut fresh = params.zeros_like()?;
+    crate::backend::fill(fresh.view_mut(), f64::NAN)?;
+    {
+        let mut g = tape.graph(params, true, 0);
+        let loss = f(&mut g)?;
+        g.backward_fresh(loss, &mut fresh)?;
+    }
+    for (i, (a, b)) in analytic.iter().zip(fresh.to_vec_f64()?).enumerate() {
+        if (a - b).abs() > 1e-12 * (1.0 + a.abs()) || b.is_nan() != a.is_nan() {
+            return Err(Error::invalid(format!(
+                "backward_fresh gives {b} at parameter element {i}, backward {a}"
+            )));
+        }
+    }
     let eval = |params: &ParamStore, tape: &mut Tape| -> Result<f64> {
         let mut g = tape.graph(params, true, 0);
         let loss = f(&mut g)?;

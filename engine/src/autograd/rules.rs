@@ -21,6 +21,9 @@ struct Ctx<'t> {
     grads: &'t mut [Option<Tensor>],
     pool: &'t mut Pool,
     pgrads: &'t mut Tensor,
+    /// Overwrite each parameter's gradient on its first contribution (`written[id]` false).
+    fresh: bool,
+    written: &'t mut [bool],
 }
 
 impl Ctx<'_> {
@@ -49,7 +52,11 @@ impl Ctx<'_> {
         match &val.slot {
             Slot::Param { id } => {
                 let r = self.params.spec(*id).range();
-                f(&reader, self.pgrads.storage_mut().slice_mut(r), true)
+                let acc = !self.fresh || self.written[id.0];
+                if self.fresh {
+                    self.written[id.0] = true;
+                }
+                f(&reader, self.pgrads.storage_mut().slice_mut(r), acc)
             }
             Slot::Owned(t) => {
                 let slot = &mut self.grads[v.index()];
@@ -63,6 +70,8 @@ impl Ctx<'_> {
                     None => Ok(()),
                 }
             }
+            // A shared input is a constant (created with `requires_grad: false`).
+            Slot::Shared(_) => Ok(()),
         }
     }
 
@@ -109,17 +118,56 @@ pub(crate) fn backward(
     params: &ParamStore,
     loss: Var,
     pgrads: &mut Tensor,
+    fresh: bool,
 ) -> Result<()> {
     let Tape {
         nodes,
         values,
         grads,
         pool,
+        written,
     } = tape;
+    if fresh {
+        written.clear();
+        written.resize(params.specs().len(), false);
+    }
+    let res = backward_nodes(
+        nodes, values, grads, pool, params, loss, pgrads, fresh, written,
+    );
+    if fresh {
+        // Parameters the loss did not reach get zeros, as after `zero_grad()`.
+        for (spec, _) in params
+            .specs()
+            .iter()
+            .zip(written.iter())
+            .filter(|(_, w)| !**w)
+        {
+            backend::fill(pgrads.storage_mut().slice_mut(spec.range()), 0.0)?;
+        }
+    }
+    res
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_nodes(
+    nodes: &[Node],
+    values: &[Value],
+    grads: &mut [Option<Tensor>],
+    pool: &mut Pool,
+    params: &ParamStore,
+    loss: Var,
+    pgrads: &mut Tensor,
+    fresh: bool,
+    written: &mut [bool],
+) -> Result<()> {
     let Slot::Owned(lt) = &values[loss.index()].slot else {
         // The loss is a parameter itself: d loss / d loss = 1 into its gradient.
         if let Slot::Param { id } = values[loss.index()].slot {
             let r = params.spec(id).range();
+            if fresh {
+                written[id.0] = true;
+                backend::fill(pgrads.storage_mut().slice_mut(r.clone()), 0.0)?;
+            }
             let mut one = Tensor::zeros(1, params.dtype(), params.device())?;
             backend::fill(one.view_mut(), 1.0)?;
             backend::axpby(pgrads.storage_mut().slice_mut(r), 1.0, one.view(), 1.0)?;
@@ -137,6 +185,8 @@ pub(crate) fn backward(
         grads,
         pool,
         pgrads,
+        fresh,
+        written,
     };
     for node in nodes.iter().rev() {
         let Some(gy) = ctx.grads[node.out.index()].take() else {

@@ -123,8 +123,24 @@ pub(crate) struct Node {
 
 pub(crate) enum Slot {
     Owned(Tensor),
-    Param { id: ParamId },
+    Param {
+        id: ParamId,
+    },
+    /// Host `f32` data the caller lends for the graph's lifetime ([`Graph::input_shared`]).
+    Shared(SharedInput),
 }
+
+/// A read-only view of caller memory. Only dereferenced through the [`Graph`] that borrowed
+/// it (whose lifetime bounds the borrow); the tape drops it unread at the next reset.
+pub(crate) struct SharedInput {
+    ptr: *const f32,
+    len: usize,
+}
+
+// SAFETY: the pointer is only read (never written), like the `&[f32]` it came from, and only
+// while that borrow is alive (see above).
+unsafe impl Send for SharedInput {}
+unsafe impl Sync for SharedInput {}
 
 pub(crate) struct Value {
     pub slot: Slot,
@@ -173,6 +189,8 @@ pub struct Tape {
     pub(crate) values: Vec<Value>,
     pub(crate) grads: Vec<Option<Tensor>>,
     pub(crate) pool: Pool,
+    /// Per parameter: written by the current [`Graph::backward_fresh`] (reused across steps).
+    pub(crate) written: Vec<bool>,
 }
 
 impl Tape {
@@ -274,6 +292,7 @@ impl<'a> Graph<'a> {
         match &self.tape.values[v.index()].slot {
             Slot::Owned(t) => t.device(),
             Slot::Param { .. } => self.params.device(),
+            Slot::Shared(_) => Device::Cpu,
         }
     }
 
@@ -281,6 +300,7 @@ impl<'a> Graph<'a> {
         match &self.tape.values[v.index()].slot {
             Slot::Owned(t) => t.dtype(),
             Slot::Param { .. } => self.params.dtype(),
+            Slot::Shared(_) => DType::F32,
         }
     }
 
@@ -352,6 +372,36 @@ impl<'a> Graph<'a> {
             SliceMut::Cuda(mut c) => c.copy_from_host(data)?,
         }
         Ok(self.push_value(buf, false))
+    }
+
+    /// A constant input that reads `data` in place for this graph's lifetime instead of
+    /// copying it (`torch.from_numpy` rather than `torch.tensor`): a batch the caller keeps
+    /// across steps. On a CUDA or `f64` graph the data has to be moved or converted, so it is
+    /// copied as [`Graph::input_from_slice`] does.
+    pub fn input_shared(&mut self, data: &'a [f32], shape: impl Into<Shape>) -> Result<Var> {
+        let shape = shape.into();
+        if self.params.device() != Device::Cpu || self.params.dtype() != DType::F32 {
+            return self.input_from_slice(data, shape);
+        }
+        if data.len() != shape.numel() {
+            return Err(Error::ElementCount {
+                op: "input_shared",
+                shape,
+                expected: shape.numel(),
+                got: data.len(),
+            });
+        }
+        let v = Var(self.tape.values.len() as u32);
+        self.tape.values.push(Value {
+            slot: Slot::Shared(SharedInput {
+                ptr: data.as_ptr(),
+                len: data.len(),
+            }),
+            shape,
+            requires_grad: false,
+        });
+        self.tape.grads.push(None);
+        Ok(v)
     }
 
     /// Rows `idx` of `src` (`[N, F]`) as a constant input `[len(idx), F]`; `idx` holds row
@@ -933,8 +983,23 @@ impl<'a> Graph<'a> {
     // ---- backward ---------------------------------------------------------------------------------
 
     /// Backpropagate from the scalar `loss`. Parameter gradients are *added* into `param_grads`
-    /// (flat, the layout of this graph's parameter store): zero it once per step.
+    /// (flat, the layout of this graph's parameter store): zero it once per step, or use
+    /// [`Graph::backward_fresh`].
     pub fn backward(&mut self, loss: Var, param_grads: &mut Tensor) -> Result<()> {
+        self.check_backward(loss, param_grads)?;
+        super::rules::backward(self.tape, self.params, loss, param_grads, false)
+    }
+
+    /// As [`Graph::backward`], but *writes* this step's parameter gradients into
+    /// `param_grads` (parameters the loss does not reach get zeros): `optimizer.zero_grad()`
+    /// followed by `loss.backward()` in PyTorch terms, without the pass that zeroes the buffer
+    /// and with each parameter's first gradient product storing instead of adding.
+    pub fn backward_fresh(&mut self, loss: Var, param_grads: &mut Tensor) -> Result<()> {
+        self.check_backward(loss, param_grads)?;
+        super::rules::backward(self.tape, self.params, loss, param_grads, true)
+    }
+
+    fn check_backward(&self, loss: Var, param_grads: &Tensor) -> Result<()> {
         if self.shape(loss).numel() != 1 {
             return Err(Error::shape(
                 "backward",
@@ -951,7 +1016,7 @@ impl<'a> Graph<'a> {
                 ),
             ));
         }
-        super::rules::backward(self.tape, self.params, loss, param_grads)
+        Ok(())
     }
 
     /// The gradient of a non-parameter value after [`Graph::backward`], if it received one.
@@ -968,6 +1033,8 @@ pub(crate) fn value_of<'t>(values: &'t [Value], params: &'t ParamStore, v: Var) 
     match &values[v.index()].slot {
         Slot::Owned(t) => t.view(),
         Slot::Param { id } => params.slice(*id),
+        // SAFETY: `SharedInput` is only reachable through the graph that borrowed the data.
+        Slot::Shared(s) => SliceRef::F32(unsafe { std::slice::from_raw_parts(s.ptr, s.len) }),
     }
 }
 

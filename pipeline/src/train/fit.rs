@@ -696,8 +696,7 @@ fn fit_loop(
                 batch_losses.storage_mut().slice_mut(b..b + 1),
                 g.value(loss),
             )?;
-            backend::fill(grads.view_mut(), 0.0)?;
-            g.backward(loss, &mut grads)?;
+            g.backward_fresh(loss, &mut grads)?;
             if let Some(c) = t.gradient_clip_norm {
                 clip_grad_norm(&mut grads, c as f64)?;
             }
