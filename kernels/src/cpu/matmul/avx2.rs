@@ -9,12 +9,14 @@
 //! 128→3 41-58, 4.6-4.8x).
 //! Operands are read in place only below a 256-float k-step stride (Zen 3 loses 25-40% with
 //! in-place B at 256-512-float strides, where the AVX-512 machine still gained), except
-//! row-major A, which is read in place at any stride (`AROWS`; each row is read contiguously
-//! along k): Zen 3, one thread, best / 25th percentile of 200 interleaved calls, batch 128:
-//! 784→256 forward 82.1 / 64.4 GFLOP/s against 70.8 / 63.5 packed, 256→128 forward 87.2 /
-//! 86.1 against 80.1 / 78.9, dx = dy·W 784 wide 83.5 / 64.3 against 77.0 / 66.4, 64→64
-//! forward 80.3 / 79.4 against 67.7 / 67.4, n = 1024 even. (Not enabled on the AVX-512 tier,
-//! which this machine cannot run, nor the portable one, where SSE2 showed no difference.)
+//! row-major A, which is read in place at any stride that is not a multiple of 4 KiB (`AROWS`;
+//! each row is read contiguously along k). Zen 3, one thread, best / 25th percentile of 600
+//! interleaved calls, batch 128: 784→256 forward 87.7 / 78.8 GFLOP/s against 80.9 / 76.0
+//! packed, 256→128 forward 87.6 / 85.1 against 80.0 / 78.5, dx = dy·W 784 wide 85.9 / 81.2
+//! against 83.7 / 79.3; 64→64 forward 80.3 / 79.4 against 67.7 / 67.4 (200 calls). Rows 4 KiB
+//! apart share their L1 sets and lost up to 15% in place, so they stay packed. (Not enabled
+//! on the AVX-512 tier, which this machine cannot run, nor the portable one, where SSE2
+//! showed no difference.)
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine and
 //! checked on a 2-core Zen 3 (AVX2 only) machine (see `benches/RESULTS.md`). Tested by

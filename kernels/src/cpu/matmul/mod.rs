@@ -16,13 +16,13 @@
 //!   unit row stride (`xᵀ`) and row-major B are read in place below 4 KiB strides (only a
 //!   partial last panel is packed); on the AVX2 tier row-major A (`x`, `dy`) is read in place
 //!   too, the microkernel broadcasting from `MR` row pointers instead of a transposed copy
-//!   (Zen 3: batch-128 784→256 forward 71 → 82 GFLOP/s best of 200 calls, 64→64 68 → 80).
-//!   Every `MR × NR` tile runs the register-blocked
-//!   microkernel, A panel in L1, B streaming from L2; edge tiles run smaller instances (rows in
-//!   steps of 4, one vector) instead of computing padding; bias and activation are applied in
-//!   registers on the last k block. Tiers (`avx512.rs`, `avx2.rs`, `portable.rs`): AVX-512
-//!   12×32 (24 zmm accumulators) and 24×16 for n ≤ 16, AVX2 6×16 and 12×8, portable 4×16 and
-//!   4×8.
+//!   (Zen 3: batch-128 784→256 forward 81 → 88 GFLOP/s best of 600 calls, 64→64 68 → 80;
+//!   strides that are multiples of 4 KiB stay packed). Every `MR × NR` tile runs the
+//!   register-blocked microkernel, A panel in L1, B streaming from L2; edge tiles run
+//!   smaller instances (rows in steps of 4, one vector) instead of computing padding; bias
+//!   and activation are applied in registers on the last k block. Tiers (`avx512.rs`,
+//!   `avx2.rs`, `portable.rs`): AVX-512 12×32 (24 zmm accumulators) and 24×16 for n ≤ 16,
+//!   AVX2 6×16 and 12×8, portable 4×16 and 4×8.
 //! - no-packing paths for small shapes: `direct` (row-major B, `m` ≤ MR or `k` ≤ 16:
 //!   broadcast A in place, load B rows in place) and `dot` (A and B both contiguous along k,
 //!   i.e. `x·Wᵀ`, `m` ≤ 4: dot products vectorised along k — batch-1 inference); the same
