@@ -61,6 +61,18 @@ impl Error {
     pub fn invalid(detail: impl Into<String>) -> Self {
         Error::InvalidArgument(detail.into())
     }
+    /// `Err(ElementCount)` unless `got` values fill `shape` exactly.
+    pub(crate) fn check_count(op: &'static str, shape: Shape, got: usize) -> Result<()> {
+        if got == shape.numel() {
+            return Ok(());
+        }
+        Err(Error::ElementCount {
+            op,
+            shape,
+            expected: shape.numel(),
+            got,
+        })
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

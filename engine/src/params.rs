@@ -55,14 +55,7 @@ impl ParamBuilder {
     ) -> Result<ParamId> {
         let shape = shape.into();
         let name = name.into();
-        if init.len() != shape.numel() {
-            return Err(Error::ElementCount {
-                op: "ParamBuilder::add",
-                shape,
-                expected: shape.numel(),
-                got: init.len(),
-            });
-        }
+        Error::check_count("ParamBuilder::add", shape, init.len())?;
         if self.specs.iter().any(|s| s.name == name) {
             return Err(Error::invalid(format!("duplicate parameter name {name:?}")));
         }
@@ -168,14 +161,7 @@ impl ParamStore {
     /// Overwrite one parameter from host values.
     pub fn set_f32(&mut self, id: ParamId, values: &[f32]) -> Result<()> {
         let spec = &self.specs[id.0];
-        if values.len() != spec.len() {
-            return Err(Error::ElementCount {
-                op: "set_f32",
-                shape: spec.shape,
-                expected: spec.len(),
-                got: values.len(),
-            });
-        }
+        Error::check_count("set_f32", spec.shape, values.len())?;
         let r = spec.range();
         let device = self.device();
         match self.data.storage_mut().slice_mut(r) {

@@ -32,14 +32,7 @@ impl Tensor {
     /// Wrap a storage whose length must equal the shape's element count.
     pub fn from_storage(storage: Storage, shape: impl Into<Shape>) -> Result<Tensor> {
         let shape = shape.into();
-        if storage.len() != shape.numel() {
-            return Err(Error::ElementCount {
-                op: "from_storage",
-                shape,
-                expected: shape.numel(),
-                got: storage.len(),
-            });
-        }
+        Error::check_count("from_storage", shape, storage.len())?;
         Ok(Tensor { shape, storage })
     }
 
@@ -62,14 +55,7 @@ impl Tensor {
     /// Copy host data onto `device` (as f32).
     pub fn from_slice(data: &[f32], shape: impl Into<Shape>, device: Device) -> Result<Tensor> {
         let shape = shape.into();
-        if data.len() != shape.numel() {
-            return Err(Error::ElementCount {
-                op: "from_slice",
-                shape,
-                expected: shape.numel(),
-                got: data.len(),
-            });
-        }
+        Error::check_count("from_slice", shape, data.len())?;
         let storage = match device {
             Device::Cpu => Storage::Cpu(CpuStorage::F32(data.to_vec())),
             Device::Cuda(n) => Storage::Cuda(CudaStorage::from_host(n, data)?),

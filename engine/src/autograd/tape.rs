@@ -354,14 +354,7 @@ impl<'a> Graph<'a> {
     /// A constant input from host data, in the dtype and on the device of the parameters.
     pub fn input_from_slice(&mut self, data: &[f32], shape: impl Into<Shape>) -> Result<Var> {
         let shape = shape.into();
-        if data.len() != shape.numel() {
-            return Err(Error::ElementCount {
-                op: "input_from_slice",
-                shape,
-                expected: shape.numel(),
-                got: data.len(),
-            });
-        }
+        Error::check_count("input_from_slice", shape, data.len())?;
         let mut buf = self
             .tape
             .pool
@@ -383,14 +376,7 @@ impl<'a> Graph<'a> {
         if self.params.device() != Device::Cpu || self.params.dtype() != DType::F32 {
             return self.input_from_slice(data, shape);
         }
-        if data.len() != shape.numel() {
-            return Err(Error::ElementCount {
-                op: "input_shared",
-                shape,
-                expected: shape.numel(),
-                got: data.len(),
-            });
-        }
+        Error::check_count("input_shared", shape, data.len())?;
         let v = Var(self.tape.values.len() as u32);
         self.tape.values.push(Value {
             slot: Slot::Shared(SharedInput {
