@@ -131,9 +131,9 @@ pub(crate) fn backward(
         written.clear();
         written.resize(params.specs().len(), false);
     }
-    let res = backward_nodes(
+    backward_nodes(
         nodes, values, grads, pool, params, loss, pgrads, fresh, written,
-    );
+    )?;
     if fresh {
         // Parameters the loss did not reach get zeros, as after `zero_grad()`.
         for (spec, _) in params
@@ -145,7 +145,7 @@ pub(crate) fn backward(
             backend::fill(pgrads.storage_mut().slice_mut(spec.range()), 0.0)?;
         }
     }
-    res
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
