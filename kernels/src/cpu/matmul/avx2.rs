@@ -14,9 +14,9 @@
 //! interleaved calls, batch 128: 784→256 forward 87.7 / 78.8 GFLOP/s against 80.9 / 76.0
 //! packed, 256→128 forward 87.6 / 85.1 against 80.0 / 78.5, dx = dy·W 784 wide 85.9 / 81.2
 //! against 83.7 / 79.3; 64→64 forward 80.3 / 79.4 against 67.7 / 67.4 (200 calls). Rows 4 KiB
-//! apart share their L1 sets and lost up to 15% in place, so they stay packed. (Not enabled
-//! on the AVX-512 tier, which this machine cannot run, nor the portable one, where SSE2
-//! showed no difference.)
+//! apart share their L1 sets and lost up to 15% in place, so they stay packed. (Also enabled
+//! on the AVX-512 tier, measured on Zen 4; not on the portable one, where SSE2 showed no
+//! difference.)
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine and
 //! checked on a 2-core Zen 3 (AVX2 only) machine (see `benches/RESULTS.md`). Tested by

@@ -8,6 +8,14 @@
 //! rows are not contiguous; 128→10 forward at batch 128: 41 → 63-70 GFLOP/s on the Intel
 //! AVX-512 machine, where 8 and 16 rows measured 3-8% lower); `dot` 4×6 for m ≤ 4;
 //! `dot_narrow` (rows × outputs) 8×1, 8×2, 6×3, 4×4 for `x·Wᵀ` with n ≤ 4 at any m.
+//! Row-major A (`x`, `dy`) is read in place (`AROWS`: the microkernel broadcasts from `MR` row
+//! pointers) unless its rows are a multiple of 4 KiB apart. Zen 4, one thread, best / 25th
+//! percentile of 300-400 interleaved calls against the packed A: batch 128 784→256 forward 108.2 /
+//! 103.7 GFLOP/s against 105.4 / 101.8, 256→128 forward 106.1 / 104.6 against 102.5 / 100.7,
+//! dx 784 wide 114.6 / 110.3 against 112.0 / 107.6, 64→64 forward 100.8 / 100.0 against
+//! 93.4 / 92.7; the narrow 24×16 kernel on two threads (batch 2048 128→10) 118 / 115 against
+//! 90 / 83. Rows 1024 or 2048 floats apart lost 5-7% in place, hence the exception. (Not
+//! measured on the Intel AVX-512 machines.)
 //! Everything here is a thin wrapper around the generic code in `kernel.rs` / `pack.rs`;
 //! parameters were chosen with `benches/benches/gemm.rs` on the 2-core AVX-512 machine (see
 //! `benches/RESULTS.md`). Tested by `kernels/tests/matmul.rs` (this tier forced through
@@ -20,8 +28,8 @@ use super::{Gemm, Tier};
 use crate::cpu::activation::Activation;
 use crate::simd::x86::Avx512 as S;
 
-/// Row-major A is packed (reading it in place is measured only on the AVX2 tier, `avx2.rs`).
-const AROWS: bool = false;
+/// Read row-major A in place (see the header).
+const AROWS: bool = true;
 const MR: usize = 12;
 const NV: usize = 2;
 const NR: usize = NV * 16;

@@ -14,10 +14,11 @@
 //!   operands whose k-steps are not contiguous runs are packed into `MR`-tall / `NR`-wide
 //!   panels (`pack.rs`: 8×8 shuffle transposes for row-major A and for `Wᵀ`), while A with
 //!   unit row stride (`xᵀ`) and row-major B are read in place below 4 KiB strides (only a
-//!   partial last panel is packed); on the AVX2 tier row-major A (`x`, `dy`) is read in place
-//!   too, the microkernel broadcasting from `MR` row pointers instead of a transposed copy
-//!   (Zen 3: batch-128 784→256 forward 81 → 88 GFLOP/s best of 600 calls, 64→64 68 → 80;
-//!   strides that are multiples of 4 KiB stay packed). Every `MR × NR` tile runs the
+//!   partial last panel is packed); on the AVX2 and AVX-512 tiers row-major A (`x`, `dy`) is
+//!   read in place too, the microkernel broadcasting from `MR` row pointers instead of a
+//!   transposed copy (Zen 3, AVX2: batch-128 784→256 forward 81 → 88 GFLOP/s best of 600
+//!   calls, 64→64 68 → 80; Zen 4, AVX-512: 105 → 108, 64→64 93 → 101; strides that are
+//!   multiples of 4 KiB stay packed). Every `MR × NR` tile runs the
 //!   register-blocked microkernel, A panel in L1, B streaming from L2; edge tiles run
 //!   smaller instances (rows in steps of 4, one vector) instead of computing padding; bias
 //!   and activation are applied in registers on the last k block. Tiers (`avx512.rs`,
