@@ -384,10 +384,12 @@ fn narrow_outputs_and_mid_strides() {
 
 /// Narrow `x·Wᵀ` outputs (`n ≤ 4`: binary and regression heads) take the `dot_narrow` kernels
 /// at any `m`, in row slabs when threaded; `n = 5` is the first width past them. Row-major A
-/// and column-major B is the only layout they serve (the others are covered above).
+/// and column-major B is the only layout they serve (the others are covered above). Even `m`
+/// gives a contiguous C (`ldc == n`: the epilogue's flat pass), odd `m` padded rows.
 #[test]
 fn narrow_x_wt_heads() {
-    const MK: [usize; 7] = [1, 3, 7, 17, 63, 65, 257];
+    const M: [usize; 9] = [1, 2, 3, 7, 17, 63, 64, 65, 257];
+    const K: [usize; 7] = [1, 3, 7, 17, 63, 65, 257];
     let variants = [
         (false, None),
         (true, None),
@@ -396,8 +398,8 @@ fn narrow_x_wt_heads() {
     ];
     let mut cases = Vec::new();
     for n in 1..=5 {
-        for m in MK {
-            for k in MK {
+        for m in M {
+            for k in K {
                 for (acc, epi) in variants {
                     cases.push(Case {
                         m,

@@ -88,6 +88,25 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize>(
                 }
             }
         }
+        // Full tiles store without the per-vector width checks (measured: k = 1-3 outer products
+        // in `direct`, batch 512 × 128 outputs, 9-13% faster on Zen 4; no change elsewhere).
+        if mr == MR && nr == NV * S::LANES {
+            for (i, row) in acc.iter().enumerate() {
+                let crow = c.add(i * ldc);
+                for (v, &a) in row.iter().enumerate() {
+                    let p = crow.add(v * S::LANES);
+                    let mut x = a;
+                    if beta {
+                        x = S::add(x, S::loadu(p));
+                    }
+                    if epi {
+                        x = f.f(S::add(x, bv[v]));
+                    }
+                    S::storeu(p, x);
+                }
+            }
+            return;
+        }
         for (i, row) in acc.iter().enumerate() {
             if i >= mr {
                 break;
@@ -293,42 +312,59 @@ unsafe fn tiles<S: Simd, const MR: usize, const NV: usize, const AROW: bool>(
 /// through its strides (broadcasts), B vectors loaded straight from its rows.
 #[inline(always)]
 pub(crate) unsafe fn direct<S: Simd, const MR: usize, const NV: usize>(g: &Gemm) {
-    let nr_full = NV * S::LANES;
     unsafe {
         let mut i0 = 0;
         while i0 < g.m {
             let mr = (g.m - i0).min(MR);
-            // Rows past the edge re-read the last row; their results are not stored.
-            let mut arow = [g.a; MR];
-            for (i, r) in arow.iter_mut().enumerate() {
-                *r = g.a.add((i0 + i.min(mr - 1)) * g.rsa);
-            }
-            let mut j0 = 0;
-            while j0 < g.n {
-                let nr = (g.n - j0).min(nr_full);
-                let bias = if g.bias.is_null() {
-                    g.bias
-                } else {
-                    g.bias.add(j0)
-                };
-                let c = g.c.add(i0 * g.ldc + j0);
-                // A narrow last column tile runs a narrower instance (no FMAs on padding).
-                macro_rules! run {
-                    ($nv:tt) => {{
-                        let acc = direct_acc::<S, MR, $nv>(g, &arow, g.b.add(j0), nr);
-                        store_epi::<S, MR, $nv>(&acc, c, g.ldc, mr, nr, g.beta, true, bias, g.act);
-                    }};
-                }
-                if NV > 1 && nr <= S::LANES {
-                    run!(1);
-                } else if NV > 2 && nr <= 2 * S::LANES {
-                    run!(2);
-                } else {
-                    run!(NV);
-                }
-                j0 += nr_full;
+            // A short last row block (or a short A: the weight gradient `dyᵀ·x` of a 1- to
+            // 3-unit output layer has m = 1-3) runs a shorter instance instead of repeating
+            // its last row: m = 1 at k = 512, 128 outputs went from 19 to 56 GFLOP/s on Zen 4.
+            match mr {
+                1 if MR > 1 => direct_rows::<S, 1, NV>(g, i0, mr),
+                2 if MR > 2 => direct_rows::<S, 2, NV>(g, i0, mr),
+                3 | 4 if MR > 4 => direct_rows::<S, 4, NV>(g, i0, mr),
+                5..=8 if MR > 8 => direct_rows::<S, 8, NV>(g, i0, mr),
+                _ => direct_rows::<S, MR, NV>(g, i0, mr),
             }
             i0 += MR;
+        }
+    }
+}
+
+/// One row block of `direct`: rows `i0 .. i0 + mr` (`mr ≤ R`) across all of C's columns.
+#[inline(always)]
+unsafe fn direct_rows<S: Simd, const R: usize, const NV: usize>(g: &Gemm, i0: usize, mr: usize) {
+    let nr_full = NV * S::LANES;
+    unsafe {
+        // Rows past the edge re-read the last row; their results are not stored.
+        let mut arow = [g.a; R];
+        for (i, r) in arow.iter_mut().enumerate() {
+            *r = g.a.add((i0 + i.min(mr - 1)) * g.rsa);
+        }
+        let mut j0 = 0;
+        while j0 < g.n {
+            let nr = (g.n - j0).min(nr_full);
+            let bias = if g.bias.is_null() {
+                g.bias
+            } else {
+                g.bias.add(j0)
+            };
+            let c = g.c.add(i0 * g.ldc + j0);
+            // A narrow last column tile runs a narrower instance (no FMAs on padding).
+            macro_rules! run {
+                ($nv:tt) => {{
+                    let acc = direct_acc::<S, R, $nv>(g, &arow, g.b.add(j0), nr);
+                    store_epi::<S, R, $nv>(&acc, c, g.ldc, mr, nr, g.beta, true, bias, g.act);
+                }};
+            }
+            if NV > 1 && nr <= S::LANES {
+                run!(1);
+            } else if NV > 2 && nr <= 2 * S::LANES {
+                run!(2);
+            } else {
+                run!(NV);
+            }
+            j0 += nr_full;
         }
     }
 }
@@ -526,7 +562,39 @@ pub(crate) unsafe fn epilogue_rows<S: Simd>(
     bias: *const f32,
     act: Activation,
 ) {
+    const PATTERN: usize = 256;
+    let l = S::LANES;
     unsafe {
+        if ldc == n && n * l <= PATTERN && m > 1 {
+            // Contiguous narrow C (an output head): one flat pass over `m·n` floats, the bias
+            // repeating every `n` of them, so that `n` vectors of the pattern cover `LANES`
+            // rows, instead of one partial vector per row (Zen 4, batch 128, 128→3 forward
+            // with bias + ReLU: 33 → 53 GFLOP/s; 128→4: 45 → 69).
+            let mut pat = [0.0f32; PATTERN];
+            if !bias.is_null() {
+                for (q, b) in pat.iter_mut().enumerate().take(n * l) {
+                    *b = *bias.add(q % n);
+                }
+            }
+            let total = m * n;
+            let mut q0 = 0;
+            while q0 < total {
+                for v in 0..n {
+                    let q = q0 + v * l;
+                    if q >= total {
+                        break;
+                    }
+                    let w = (total - q).min(l);
+                    let mut x = load::<S>(c.add(q), w);
+                    if !bias.is_null() {
+                        x = S::add(x, S::loadu(pat.as_ptr().add(v * l)));
+                    }
+                    store::<S>(c.add(q), math::act_fwd::<S>(act, x), w);
+                }
+                q0 += n * l;
+            }
+            return;
+        }
         for i in 0..m {
             let row = c.add(i * ldc);
             let mut j = 0;
