@@ -1,11 +1,13 @@
 """Peers for benches/compare/kernels.sh: numpy and PyTorch on neurite's GEMM shapes and the
-784-256-128-10 batch-128 Adam training step, one thread; and the side-by-side report.
+Adam training steps (784-256-128-10 at batch 128; 64-100-10 at batch 32, the default model
+on the digits data), one thread; and the side-by-side report.
 
   compare.py peers NEURITE_JSON [--quick] > peers.json
   compare.py report DIR ROUNDS
 """
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -75,7 +77,7 @@ def peers(neurite_json, quick):
             t_t = median_time(lambda: torch.matmul(ta, tb, out=tc), batch_s, repeats)
         rows.append({"name": g["name"], "numpy_gflops": flops / t_np / 1e9,
                      "torch_gflops": flops / t_t / 1e9})
-    train = torch_train(torch, batch_s * 3, repeats)
+    train = [torch_train(torch, dims, batch, batch_s * 3, repeats) for dims, batch in TRAIN]
     return {"gemm": rows, "train": train,
             "versions": {"numpy": np.__version__, "torch": torch.__version__,
                          "numpy_blas": blas_name(np)}}
@@ -89,16 +91,28 @@ def blas_name(np):
         return "?"
 
 
-def torch_train(torch, batch_s, repeats):
+# The training steps of neurite-kernel-bench (`TrainBench`): layer widths, batch.
+TRAIN = [((784, 256, 128, 10), 128), ((64, 100, 10), 32)]
+
+
+def train_key(dims, batch):
+    return f"{'-'.join(map(str, dims))} b{batch}"
+
+
+def torch_train(torch, dims, batch, batch_s, repeats):
     import torch.nn as nn
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
+    layers = []
+    for i in range(len(dims) - 1):
+        if i > 0:
+            layers.append(nn.ReLU())
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+    model = nn.Sequential(*layers)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     crit = nn.CrossEntropyLoss()
-    x = torch.rand(128, 784)
-    y = torch.arange(128) % 10
+    x = torch.rand(batch, dims[0])
+    y = torch.arange(batch) % dims[-1]
 
     def step():
         # PyTorch's default (set_to_none=True): the first backward writes the gradients, no
@@ -111,8 +125,7 @@ def torch_train(torch, batch_s, repeats):
     for _ in range(5):
         step()
     t = median_time(step, batch_s, repeats)
-    return {"name": "pytorch eager 784-256-128-10 adam b128", "step_ms": t * 1e3,
-            "samples_per_s": 128 / t}
+    return {"key": train_key(dims, batch), "step_ms": t * 1e3, "samples_per_s": batch / t}
 
 
 def report(d, rounds):
@@ -152,13 +165,26 @@ def report(d, rounds):
                            b.get("torch_gflops", float("nan")), b["matrixmultiply_gflops"])
         print(f"{b['name']:<38} {b['layout']:>3} {ng:8.1f} {100 * ng / peak:3.0f}% {npg:7.1f} "
               f"{tg:7.1f} {mg:7.1f} {ng / npg:6.2f}x {ng / tg:6.2f}x {ng / mg:5.2f}x")
-    nt = max((t for r in ne for t in r["train"] if t["threads"] == 1),
-             key=lambda t: t["samples_per_s"])
-    tt = max((p["train"] for p in pe), key=lambda t: t["samples_per_s"])
-    print(f"\ntraining step 784-256-128-10, Adam, batch 128, one thread:")
-    print(f"  neurite        {nt['samples_per_s']:10.0f} samples/s ({nt['step_ms']:.3f} ms/step)")
-    print(f"  pytorch eager  {tt['samples_per_s']:10.0f} samples/s ({tt['step_ms']:.3f} ms/step)")
-    print(f"  ratio          {nt['samples_per_s'] / tt['samples_per_s']:10.2f}x (target ≥ 3x)")
+    for dims, batch in TRAIN:
+        key = train_key(dims, batch)
+        ns = [t for r in ne for t in r["train"]
+              if t["threads"] == 1 and neurite_train_key(t["name"]) == key]
+        ts = [t for p in pe for t in p["train"] if t["key"] == key]
+        if not ns or not ts:
+            continue
+        nt = max(ns, key=lambda t: t["samples_per_s"])
+        tt = max(ts, key=lambda t: t["samples_per_s"])
+        target = " (target ≥ 3x)" if dims == TRAIN[0][0] else ""
+        print(f"\ntraining step {'-'.join(map(str, dims))}, Adam, batch {batch}, one thread:")
+        print(f"  neurite        {nt['samples_per_s']:10.0f} samples/s ({nt['step_ms']:.3f} ms/step)")
+        print(f"  pytorch eager  {tt['samples_per_s']:10.0f} samples/s ({tt['step_ms']:.3f} ms/step)")
+        print(f"  ratio          {nt['samples_per_s'] / tt['samples_per_s']:10.2f}x{target}")
+
+
+def neurite_train_key(name):
+    # "mlp 784-256-128-10 relu, softmax-xent, adam, batch 128" -> "784-256-128-10 b128"
+    m = re.match(r"mlp (\S+) .*batch (\d+)", name)
+    return f"{m.group(1)} b{m.group(2)}" if m else None
 
 
 if __name__ == "__main__":

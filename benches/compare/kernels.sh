@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side kernel benchmark: neurite vs numpy (OpenBLAS) vs PyTorch (CPU, eager) vs
-# matrixmultiply, on the same GEMM shapes and the 784-256-128-10 batch-128 Adam training step,
+# matrixmultiply, on the same GEMM shapes and the Adam training steps (784-256-128-10 at batch
+# 128; 64-100-10 at batch 32, the default model on the digits data),
 # one thread, in one run.
 #
 # Usage: benches/compare/kernels.sh [--quick] [--rounds N]

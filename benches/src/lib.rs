@@ -12,7 +12,8 @@
 //!   thread and all threads;
 //! - the fused kernels (activations, softmax + cross-entropy, row sums, dropout, Adam) against
 //!   the scalar reference tier;
-//! - a full training step (forward, backward, Adam) of 784-256-128-10 at batch 128.
+//! - a full training step (forward, backward, Adam) of 784-256-128-10 at batch 128, and of
+//!   64-100-10 at batch 32 (the default model, one hidden layer of 100, on the digits data).
 //!
 //! Timing: each measurement is the median over `repeats` batches of calls, each batch sized to
 //! take about `batch` (after a warm-up). One-thread measurements use the calling thread's CPU
@@ -839,8 +840,8 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
 
 // ---- training step -------------------------------------------------------------------------------
 
-/// The 784-256-128-10 ReLU MLP with softmax cross-entropy and Adam, at one batch size: a
-/// ready-to-step training loop (the same one `engine/tests/no_alloc.rs` checks).
+/// A ReLU MLP with softmax cross-entropy and Adam, at one batch size: a ready-to-step training
+/// loop (the one `engine/tests/no_alloc.rs` checks).
 pub struct TrainBench {
     pub model: Mlp,
     pub opt: Optimizer,
@@ -848,31 +849,54 @@ pub struct TrainBench {
     pub tape: Tape,
     pub x: Vec<f32>,
     pub y: Vec<f32>,
+    /// `[inputs, hidden..., classes]`.
+    pub dims: Vec<usize>,
     pub batch: usize,
     pub step: u64,
 }
 
+/// The model: 784-256-128-10 (MNIST-sized).
+pub const MNIST_MLP: [usize; 4] = [784, 256, 128, 10];
+/// What `neurite train` builds by default (one hidden layer of 100, batch 32) on the shipped
+/// digits dataset: 64 features, 10 classes.
+pub const DIGITS_MLP: [usize; 3] = [64, 100, 10];
+
 impl TrainBench {
+    /// The 784-256-128-10 MLP at `batch`.
     pub fn new(batch: usize) -> TrainBench {
-        let relu = || LayerSpec::Activation {
-            activation: ActivationSpec::Relu,
-        };
+        TrainBench::mlp(&MNIST_MLP, batch)
+    }
+
+    /// A ReLU MLP with layer widths `dims` (`[inputs, hidden..., classes]`, at least two) at
+    /// `batch`, random inputs and labels `i mod classes`.
+    pub fn mlp(dims: &[usize], batch: usize) -> TrainBench {
+        assert!(dims.len() >= 2, "an MLP needs inputs and outputs");
         let lin = |units| LayerSpec::Linear {
             units,
             bias: true,
             init: Init::Auto,
             bias_init: BiasInit::Zeros,
         };
+        let mut layers = Vec::new();
+        for (i, &units) in dims[1..].iter().enumerate() {
+            if i > 0 {
+                layers.push(LayerSpec::Activation {
+                    activation: ActivationSpec::Relu,
+                });
+            }
+            layers.push(lin(units));
+        }
         let spec = MlpSpec {
-            input_dim: 784,
-            layers: vec![lin(256), relu(), lin(128), relu(), lin(10)],
+            input_dim: dims[0],
+            layers,
         };
         let model = Mlp::new(spec, 0, DType::F32, Device::Cpu).expect("model");
         let opt = Optimizer::new(OptimizerSpec::adam(1e-3), &model.params).expect("optimizer");
         let grads = model.params.zeros_like().expect("grads");
         let mut r = neurite_kernels::rng::Rng::new(11);
-        let x = (0..batch * 784).map(|_| r.next_f64() as f32).collect();
-        let y = (0..batch).map(|i| (i % 10) as f32).collect();
+        let classes = dims[dims.len() - 1];
+        let x = (0..batch * dims[0]).map(|_| r.next_f64() as f32).collect();
+        let y = (0..batch).map(|i| (i % classes) as f32).collect();
         TrainBench {
             model,
             opt,
@@ -880,9 +904,20 @@ impl TrainBench {
             tape: Tape::new(),
             x,
             y,
+            dims: dims.to_vec(),
             batch,
             step: 0,
         }
+    }
+
+    /// `mlp 784-256-128-10 relu, softmax-xent, adam, batch 128`.
+    pub fn name(&self) -> String {
+        let dims: Vec<String> = self.dims.iter().map(|d| d.to_string()).collect();
+        format!(
+            "mlp {} relu, softmax-xent, adam, batch {}",
+            dims.join("-"),
+            self.batch
+        )
     }
 
     /// One step: forward, loss, backward, Adam. Returns nothing (the loss stays on the tape).
@@ -894,6 +929,7 @@ impl TrainBench {
             tape,
             x,
             y,
+            dims,
             batch,
             step,
         } = self;
@@ -907,7 +943,7 @@ impl TrainBench {
             let mut g = tape.graph(params, true, *step);
             // The batch is fixed across steps, so it is read in place (as `compare.py`'s
             // PyTorch step reuses one input tensor).
-            let xv = g.input_shared(x, [*batch, 784]).expect("x");
+            let xv = g.input_shared(x, [*batch, dims[0]]).expect("x");
             let yv = g.input_shared(y, [*batch]).expect("y");
             let out = arch.forward(&mut g, xv, buffers).expect("forward");
             let loss = Loss::CrossEntropy
@@ -918,48 +954,51 @@ impl TrainBench {
         opt.step(&mut model.params, grads).expect("adam");
     }
 
-    /// Forward + backward flops of one step (the input needs no gradient).
+    /// Forward + backward flops of one step: each layer's forward and weight-gradient
+    /// products, and the input gradient of every layer but the first (the input needs none).
     pub fn flops(&self) -> f64 {
         let b = self.batch as f64;
-        let fwd = 2.0 * b * (784.0 * 256.0 + 256.0 * 128.0 + 128.0 * 10.0);
-        let dw = fwd;
-        let dx = 2.0 * b * (256.0 * 128.0 + 128.0 * 10.0);
-        fwd + dw + dx
+        let layer = |w: &[usize]| 2.0 * b * w[0] as f64 * w[1] as f64;
+        let fwd: f64 = self.dims.windows(2).map(layer).sum();
+        let dx: f64 = self.dims.windows(2).skip(1).map(layer).sum();
+        2.0 * fwd + dx
     }
 }
 
 fn bench_train(opts: &BenchOptions, threads_all: usize) -> Vec<TrainResult> {
     let (batch, repeats) = timing(opts);
     let mut out = Vec::new();
-    let name = "mlp 784-256-128-10 relu, softmax-xent, adam, batch 128".to_string();
-    if opts
-        .filter
-        .as_ref()
-        .is_some_and(|f| !name.contains(f.as_str()))
-    {
-        return out;
-    }
     let mut counts = vec![1];
     if threads_all > 1 {
         counts.push(threads_all);
     }
     let prev = neurite_kernels::num_threads();
-    for t in counts {
-        neurite_kernels::set_num_threads(t);
-        let mut tb = TrainBench::new(128);
-        let s = time_median(
-            || tb.step(),
-            Clock::for_threads(t, opts.wall),
-            batch * 3,
-            repeats,
-        );
-        out.push(TrainResult {
-            name: name.clone(),
-            threads: t,
-            step_ms: s * 1e3,
-            samples_per_s: tb.batch as f64 / s,
-            gflops: tb.flops() / s / 1e9,
-        });
+    for (dims, b) in [(&MNIST_MLP[..], 128), (&DIGITS_MLP[..], 32)] {
+        let name = TrainBench::mlp(dims, b).name();
+        if opts
+            .filter
+            .as_ref()
+            .is_some_and(|f| !name.contains(f.as_str()))
+        {
+            continue;
+        }
+        for &t in &counts {
+            neurite_kernels::set_num_threads(t);
+            let mut tb = TrainBench::mlp(dims, b);
+            let s = time_median(
+                || tb.step(),
+                Clock::for_threads(t, opts.wall),
+                batch * 3,
+                repeats,
+            );
+            out.push(TrainResult {
+                name: name.clone(),
+                threads: t,
+                step_ms: s * 1e3,
+                samples_per_s: tb.batch as f64 / s,
+                gflops: tb.flops() / s / 1e9,
+            });
+        }
     }
     neurite_kernels::set_num_threads(prev);
     out
