@@ -350,6 +350,33 @@ fn large_strides_pack_instead_of_in_place() {
     run_cases(&cases);
 }
 
+/// A packed (not read in place) with more than one column block packs each A block once and
+/// reuses it across the column blocks (`driver.rs`), in blocks of up to 1024 rows; large C
+/// prefetches its tiles. Covers two row blocks, two k blocks (accumulation across them), B in
+/// place and packed, a partial last B panel, and row-major A with 1024-float rows.
+#[test]
+fn packed_a_reused_across_column_blocks() {
+    let mut cases = Vec::new();
+    for (m, n, k, ta, tb) in [
+        (1030, 530, 264, true, false),
+        (1030, 530, 264, true, true),
+        (41, 600, 1024, false, false),
+    ] {
+        for acc in [false, true] {
+            cases.push(Case {
+                m,
+                n,
+                k,
+                ta,
+                tb,
+                acc,
+                epi: Some(Activation::Relu),
+            });
+        }
+    }
+    run_cases(&cases);
+}
+
 /// Outputs at most one wide panel wide (`n ≤ 16`) with many rows go through `direct` on the
 /// AVX2 tier, B packed first when its rows are not contiguous (`driver.rs`); long k included
 /// (the packed B panel is then deeper than a cache block). Strides between 256 and 1024 floats

@@ -58,6 +58,8 @@ pub(crate) struct Block {
     /// Bias at the block's first column, or null.
     pub bias: *const f32,
     pub act: Activation,
+    /// Prefetch each tile's C rows before its k loop (C too large to stay cached).
+    pub prefetch_c: bool,
 }
 
 unsafe impl Send for Block {}
@@ -228,6 +230,16 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const AROW: bool>(
         }};
     }
     unsafe {
+        if blk.prefetch_c {
+            for i in 0..mr {
+                let row = c.add(i * blk.ldc);
+                // One per 64-byte line, and the last element (an unaligned row spans one more).
+                for j in (0..nr).step_by(16) {
+                    S::prefetch(row.add(j));
+                }
+                S::prefetch(row.add(nr - 1));
+            }
+        }
         // Full tiles first (the hot case); edge tiles run the smallest instance that covers
         // them: rows rounded up to a multiple of 4, one vector when the columns fit in one.
         let half = NV == 2 && nr <= S::LANES;

@@ -21,7 +21,11 @@
 //!   multiples of 4 KiB stay packed). Every `MR × NR` tile runs the
 //!   register-blocked microkernel, A panel in L1, B streaming from L2; edge tiles run
 //!   smaller instances (rows in steps of 4, one vector) instead of computing padding; bias
-//!   and activation are applied in registers on the last k block. Tiers (`avx512.rs`,
+//!   and activation are applied in registers on the last k block. A packed A with more than
+//!   one column block is packed once per k block (up to 1024 rows at a time) and reused
+//!   across the column blocks, and a C of 1 MiB or more has each tile's rows prefetched
+//!   before its k loop (AVX-512 tier; the others have no prefetch) (Zen 4: square 1024 96.4 → 99.4 GFLOP/s at the 25th percentile,
+//!   2048 94.3 → 99.2, 1536 91.7 → 100.1). Tiers (`avx512.rs`,
 //!   `avx2.rs`, `portable.rs`): AVX-512 12×32 (24 zmm accumulators) and 24×16 for n ≤ 16,
 //!   AVX2 6×16 and 12×8, portable 4×16 and 4×8.
 //! - no-packing paths for small shapes: `direct` (row-major B, `m` ≤ MR or `k` ≤ 16:
