@@ -107,6 +107,16 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
             return;
         }
         if g.csb == 1 && (m <= tier.direct_max_m || k <= tier.direct_max_k) {
+            // Outputs one vector wide take the tier's narrow no-packing kernel (AVX-512: 12×16
+            // instead of 6 rows of one vector in the 6×64 one, twice the FMAs per B load;
+            // AVX2: the same kernel). Zen 4, one thread, 25th percentile: 512×16·16×16 55 → 63
+            // GFLOP/s and 128×16·16×16 76 → 84 where A and C were allocated back to back (rows
+            // at the same 4 KiB offsets), 89 → 88 at other offsets; 4×100·100×10 38 → 40.
+            if let Some((max_n, direct)) = tier.narrow_direct
+                && n <= max_n
+            {
+                return direct(g);
+            }
             return (tier.direct)(g);
         }
         if g.csa == 1 && g.rsb == 1 && m <= tier.dot_max_m {
