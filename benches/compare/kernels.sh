@@ -10,7 +10,7 @@
 #   use). Builds and runs `neurite-kernel-bench --json --threads 1`, runs compare.py for the
 #   peers, alternating neurite and peers for N rounds (default 2) and keeping each side's best
 #   figure per row, so that a change of machine load during the run hurts neither side alone.
-#   Prints the table; writes benches/compare/last-run.json.
+#   Prints the table; writes benches/compare/last-run.txt and last-run-neurite.json (git-ignored).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
