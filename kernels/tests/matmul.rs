@@ -328,13 +328,18 @@ fn mlp_shapes() {
 /// place at smaller strides (see `driver.rs`); cover both sides of that switch.
 #[test]
 fn large_strides_pack_instead_of_in_place() {
-    let mut cases = Vec::new();
-    for (m, n, k, ta, tb) in [
+    run_cases(&relu_cases(&[
         (50, 1030, 20, false, false),
         (1030, 70, 20, true, false),
         (13, 1100, 9, false, false),
         (1029, 40, 5, true, false),
-    ] {
+    ]));
+}
+
+/// Each `(m, n, k, ta, tb)` with and without accumulation, bias + ReLU epilogue.
+fn relu_cases(shapes: &[(usize, usize, usize, bool, bool)]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for &(m, n, k, ta, tb) in shapes {
         for acc in [false, true] {
             cases.push(Case {
                 m,
@@ -347,7 +352,7 @@ fn large_strides_pack_instead_of_in_place() {
             });
         }
     }
-    run_cases(&cases);
+    cases
 }
 
 /// A packed (not read in place) with more than one column block packs each A block once and
@@ -356,25 +361,11 @@ fn large_strides_pack_instead_of_in_place() {
 /// place and packed, a partial last B panel, and row-major A with 1024-float rows.
 #[test]
 fn packed_a_reused_across_column_blocks() {
-    let mut cases = Vec::new();
-    for (m, n, k, ta, tb) in [
+    run_cases(&relu_cases(&[
         (1030, 530, 264, true, false),
         (1030, 530, 264, true, true),
         (41, 600, 1024, false, false),
-    ] {
-        for acc in [false, true] {
-            cases.push(Case {
-                m,
-                n,
-                k,
-                ta,
-                tb,
-                acc,
-                epi: Some(Activation::Relu),
-            });
-        }
-    }
-    run_cases(&cases);
+    ]));
 }
 
 /// Outputs at most one wide panel wide (`n ≤ 16`) with many rows go through `direct` on the
