@@ -24,12 +24,13 @@
 //!   and activation are applied in registers on the last k block. A packed A with more than
 //!   one column block is packed once per k block (up to 1024 rows at a time) and reused
 //!   across the column blocks, and a C of 1 MiB or more has each tile's rows prefetched
-//!   before its k loop (AVX-512 tier; the others have no prefetch) (Zen 4: square 1024 96.4 → 99.4 GFLOP/s at the 25th percentile,
-//!   2048 94.3 → 99.2, 1536 91.7 → 100.1). Tiers (`avx512.rs`,
-//!   `avx2.rs`, `portable.rs`): AVX-512 12×32 (24 zmm accumulators) and 24×16 for n ≤ 16,
-//!   AVX2 6×16 and 12×8, portable 4×16 and 4×8.
+//!   before its k loop (AVX-512 tier; the others have no prefetch). Zen 4, 25th percentile:
+//!   square 1024 94.8 → 99.4 GFLOP/s, 1536 91.7 → 100.1, 2048 94.3 → 99.2. Tiers
+//!   (`avx512.rs`, `avx2.rs`, `portable.rs`): AVX-512 12×32 (24 zmm accumulators) and 24×16
+//!   for n ≤ 16, AVX2 6×16 and 12×8, portable 4×16 and 4×8.
 //! - no-packing paths for small shapes: `direct` (row-major B, `m` ≤ MR or `k` ≤ 16:
-//!   broadcast A in place, load B rows in place) and `dot` (A and B both contiguous along k,
+//!   broadcast A in place, load B rows in place; outputs one vector wide take the tier's
+//!   narrow `direct` kernel) and `dot` (A and B both contiguous along k,
 //!   i.e. `x·Wᵀ`, `m` ≤ 4: dot products vectorised along k — batch-1 inference); the same
 //!   layout with `n` ≤ 4 at any `m` takes `dot_narrow` (one- to four-unit output heads, where a
 //!   broadcast kernel would fill `n` of its lanes: 128→1 forward 4-10x, 128→3 1.5-4x, see
