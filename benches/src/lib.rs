@@ -647,7 +647,7 @@ fn bench_gemm(opts: &BenchOptions, peak: &Peak, threads_all: usize) -> Vec<GemmR
 
 // ---- fused kernels ---------------------------------------------------------------------------
 
-fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
+fn bench_fused(opts: &BenchOptions, threads_all: usize) -> Vec<FusedResult> {
     let (batch, repeats) = timing(opts);
     let isa = neurite_kernels::isa::active();
     let mut out = Vec::new();
@@ -657,11 +657,13 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
             .map(|_| (rng.next_f64() * 6.0 - 3.0) as f32)
             .collect()
     };
-    let mut push = |name: String,
-                    elements: usize,
-                    bytes: usize,
-                    fast: &mut dyn FnMut(),
-                    slow: &mut dyn FnMut()| {
+    // `threads`: the neurite side's thread count (the reference runs on one).
+    let mut push_t = |name: String,
+                      elements: usize,
+                      bytes: usize,
+                      threads: usize,
+                      fast: &mut dyn FnMut(),
+                      slow: &mut dyn FnMut()| {
         if opts
             .filter
             .as_ref()
@@ -670,7 +672,7 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
             return;
         }
         let cpu = (
-            Clock::for_threads(1, opts.wall),
+            Clock::for_threads(threads, opts.wall),
             Clock::for_threads(1, opts.wall),
         );
         let (t_fast, t_ref) = time_pair(fast, slow, cpu, batch, repeats);
@@ -683,6 +685,12 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
             gb_per_s: bytes as f64 / t_fast / 1e9,
         });
     };
+    let mut push =
+        |name: String,
+         elements: usize,
+         bytes: usize,
+         fast: &mut dyn FnMut(),
+         slow: &mut dyn FnMut()| push_t(name, elements, bytes, 1, fast, slow);
     let n = 128 * 256;
     let x = randv(n);
     let dy = randv(n);
@@ -831,9 +839,33 @@ fn bench_fused(opts: &BenchOptions) -> Vec<FusedResult> {
             format!("adamw step {np} params"),
             np,
             28 * np,
-            &mut || optim::adam_step_isa(isa, &mut p, &g, &mut m, &mut v, hp),
-            &mut || optim::adam_step_isa(Isa::Reference, &mut p2, &g, &mut m2, &mut v2, hp),
+            &mut || optim::adam_step_isa_threads(isa, 1, &mut p, &g, &mut m, &mut v, hp),
+            &mut || {
+                optim::adam_step_isa_threads(Isa::Reference, 1, &mut p2, &g, &mut m2, &mut v2, hp)
+            },
         );
+        if threads_all > 1 {
+            push_t(
+                format!("adamw step {np} params, {threads_all} threads"),
+                np,
+                28 * np,
+                threads_all,
+                &mut || {
+                    optim::adam_step_isa_threads(isa, threads_all, &mut p, &g, &mut m, &mut v, hp)
+                },
+                &mut || {
+                    optim::adam_step_isa_threads(
+                        Isa::Reference,
+                        1,
+                        &mut p2,
+                        &g,
+                        &mut m2,
+                        &mut v2,
+                        hp,
+                    )
+                },
+            );
+        }
     }
     out
 }
@@ -1039,7 +1071,7 @@ pub fn run_kernel_bench(opts: &BenchOptions) -> BenchReport {
     eprintln!("GEMM ...");
     let gemm = bench_gemm(opts, &peak, threads_all);
     eprintln!("fused kernels ...");
-    let fused = bench_fused(opts);
+    let fused = bench_fused(opts, threads_all);
     eprintln!("training step ...");
     let train = bench_train(opts, threads_all);
     BenchReport {
