@@ -75,6 +75,12 @@ fn restore_sigpipe() {
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
+    // Commands whose kernels run on this thread make it a pool worker (one thread hand-over
+    // less per parallel kernel call; see `neurite_kernels::init_pool`). Not `tune`, whose
+    // trials run on their own threads, nor `serve`, whose requests do.
+    if !matches!(cli.command, Command::Tune(_) | Command::Serve(_)) {
+        neurite_kernels::init_pool();
+    }
     let paths = match commands::Paths::resolve(cli.models_dir, cli.global_config) {
         Ok(p) => p,
         Err(e) => {

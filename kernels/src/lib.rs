@@ -30,4 +30,4 @@ pub mod cuda;
 
 pub use isa::Isa;
 pub use real::Real;
-pub use threads::{num_threads, set_num_threads};
+pub use threads::{init_pool, num_threads, set_num_threads};

@@ -6,6 +6,8 @@
 use neurite_benches::{BenchOptions, print_report, run_kernel_bench};
 
 fn main() {
+    // This thread runs every kernel call: make it a pool worker (see `threads::init_pool`).
+    neurite_kernels::init_pool();
     let mut opts = BenchOptions::default();
     let mut json = false;
     let mut args = std::env::args().skip(1);
