@@ -4,6 +4,8 @@ on the digits data), one thread; and the side-by-side report.
 
   compare.py peers NEURITE_JSON [--quick] > peers.json
   compare.py report DIR ROUNDS
+  compare.py train-threads N > torch-train.json     (train_threads.sh: PyTorch on N threads)
+  compare.py train-report DIR ROUNDS N
 """
 import json
 import os
@@ -12,7 +14,8 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+if sys.argv[1:2] != ["train-threads"]:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 # One thread everywhere, timed on this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the clock
@@ -22,7 +25,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 clock = time.thread_time
 
 
-def median_time(fn, batch_s=0.06, repeats=7):
+def median_time(fn, batch_s=0.06, repeats=7, clock=clock):
     fn()
     t0 = clock()
     n = 0
@@ -99,7 +102,7 @@ def train_key(dims, batch):
     return f"{'-'.join(map(str, dims))} b{batch}"
 
 
-def torch_train(torch, dims, batch, batch_s, repeats):
+def torch_train(torch, dims, batch, batch_s, repeats, clock=clock):
     import torch.nn as nn
 
     torch.manual_seed(0)
@@ -124,8 +127,50 @@ def torch_train(torch, dims, batch, batch_s, repeats):
 
     for _ in range(5):
         step()
-    t = median_time(step, batch_s, repeats)
+    t = median_time(step, batch_s, repeats, clock)
     return {"key": train_key(dims, batch), "step_ms": t * 1e3, "samples_per_s": batch / t}
+
+
+def torch_train_threads(threads):
+    """The training steps with PyTorch on `threads` threads, on wall time (the clock of
+    neurite's multi-thread figures: CPU time would add up the threads)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    train = [torch_train(torch, dims, batch, 0.18, 7, time.perf_counter)
+             for dims, batch in TRAIN]
+    return {"train": train, "threads": torch.get_num_threads(),
+            "versions": {"torch": torch.__version__}}
+
+
+def train_report(d, rounds, threads):
+    rounds, threads = int(rounds), int(threads)
+    ne = [json.load(open(os.path.join(d, f"neurite-{r}.json"))) for r in range(1, rounds + 1)]
+    pe = [json.load(open(os.path.join(d, f"torch-{r}.json"))) for r in range(1, rounds + 1)]
+    m = ne[0]["machine"]
+    print(f"machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, tier {m['isa']}; "
+          f"torch {pe[0]['versions']['torch']} on {pe[0]['threads']} threads; wall time, "
+          f"median step of each run, best of {rounds} alternating rounds")
+    for dims, batch in TRAIN:
+        key = train_key(dims, batch)
+        ns = {t["threads"]: [] for r in ne for t in r["train"]}
+        for r in ne:
+            for t in r["train"]:
+                if neurite_train_key(t["name"]) == key:
+                    ns[t["threads"]].append(t)
+        ts = [t for p in pe for t in p["train"] if t["key"] == key]
+        if not ns.get(threads) or not ts:
+            continue
+        nt = max(ns[threads], key=lambda t: t["samples_per_s"])
+        tt = max(ts, key=lambda t: t["samples_per_s"])
+        print(f"\ntraining step {'-'.join(map(str, dims))}, Adam, batch {batch}, {threads} threads:")
+        print(f"  neurite        {nt['samples_per_s']:10.0f} samples/s ({nt['step_ms']:.3f} ms/step)")
+        if ns.get(1):
+            n1 = max(ns[1], key=lambda t: t["samples_per_s"])
+            print(f"  neurite, 1 thread (thread CPU time) {n1['samples_per_s']:10.0f} samples/s: "
+                  f"{threads} threads scale {nt['samples_per_s'] / n1['samples_per_s']:.2f}x")
+        print(f"  pytorch eager  {tt['samples_per_s']:10.0f} samples/s ({tt['step_ms']:.3f} ms/step)")
+        print(f"  ratio          {nt['samples_per_s'] / tt['samples_per_s']:10.2f}x")
 
 
 def report(d, rounds):
@@ -190,5 +235,9 @@ def neurite_train_key(name):
 if __name__ == "__main__":
     if sys.argv[1] == "peers":
         print(json.dumps(peers(sys.argv[2], "--quick" in sys.argv)))
+    elif sys.argv[1] == "train-threads":
+        print(json.dumps(torch_train_threads(int(sys.argv[2]))))
+    elif sys.argv[1] == "train-report":
+        train_report(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         report(sys.argv[2], sys.argv[3])
