@@ -488,10 +488,13 @@ fn agrees_with_matrixmultiply() {
 fn deterministic_across_threads() {
     set_parallel_threshold(0);
     let mut rng = Rng::new(9);
-    // (m, n, k, B as Wᵀ): a packed product, and narrow `x·Wᵀ` heads whose row slabs cut the
+    // (m, n, k, B as Wᵀ): packed products (split over m although m < n, the weight gradient's
+    // shape; over n although m = n), and narrow `x·Wᵀ` heads whose row slabs cut the
     // `dot_narrow` row blocks differently at each thread count.
     for (m, n, k, tb) in [
         (130, 97, 300, false),
+        (256, 784, 40, false),
+        (128, 128, 50, true),
         (20, 3, 65, true),
         (100, 3, 300, true),
         (37, 1, 129, true),

@@ -36,8 +36,9 @@
 //!   broadcast kernel would fill `n` of its lanes: 128→1 forward 4-10x, 128→3 1.5-4x, see
 //!   `benches/RESULTS.md`), one thread per slab of rows above the threshold.
 //! - threads: above [`parallel_threshold`] (default [`PARALLEL_MIN_FLOPS`]) the output is
-//!   split into `num_threads()` slabs (over n when `m < n`, else over m) and each runs the
-//!   serial algorithm on its own slab with its own packing buffers; every element is computed
+//!   split into `num_threads()` slabs of whole panels (over the dimension whose largest slab is
+//!   smaller; within 1%, over n when `m < n`, else over m) and each runs the serial algorithm
+//!   on its own slab with its own packing buffers; every element is computed
 //!   by one task in the same k order, so the result does not depend on the thread count.
 //! - packing buffers live in a per-thread workspace that only grows, so steady-state calls do
 //!   not allocate.
