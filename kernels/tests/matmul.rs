@@ -435,6 +435,36 @@ fn narrow_x_wt_heads() {
     run_cases(&cases);
 }
 
+/// Short `x·Wᵀ` (m = 5-6) with long k runs `dot` on one thread on the AVX-512 tier
+/// (`dot_long_k`) and the packed path on two; m = 7 and k = 255 are just past its bounds, and
+/// m > 4 gives `dot` a second row block.
+#[test]
+fn short_x_wt_long_k() {
+    let mut cases = Vec::new();
+    for m in [5, 6, 7] {
+        for k in [255, 256, 257, 784] {
+            for n in [5, 33, 100] {
+                for (acc, epi) in [
+                    (false, None),
+                    (true, Some(Activation::Relu)),
+                    (false, Some(Activation::Gelu)),
+                ] {
+                    cases.push(Case {
+                        m,
+                        n,
+                        k,
+                        ta: false,
+                        tb: true,
+                        acc,
+                        epi,
+                    });
+                }
+            }
+        }
+    }
+    run_cases(&cases);
+}
+
 /// `matrixmultiply` as an independent oracle on square shapes.
 #[test]
 fn agrees_with_matrixmultiply() {

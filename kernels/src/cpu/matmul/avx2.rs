@@ -138,6 +138,7 @@ pub(crate) static TIER: Tier = Tier {
     direct_max_k: 16,
     narrow_direct: Some((NR, direct)),
     dot_max_m: 4,
+    dot_long_k: None,
     dot_max_n: 4,
     dot_narrow,
     direct,

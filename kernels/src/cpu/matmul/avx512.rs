@@ -6,7 +6,12 @@
 //! in L1), NC = 512 (a 256×512 packed B block stays in L2). No-packing paths: `direct` 6×64
 //! for m ≤ 12 or k ≤ 16; `direct` 12×16 on one thread for n ≤ 16 (B packed first when its
 //! rows are not contiguous; 128→10 forward at batch 128: 41 → 63-70 GFLOP/s on the Intel
-//! AVX-512 machine, where 8 and 16 rows measured 3-8% lower); `dot` 4×6 for m ≤ 4;
+//! AVX-512 machine, where 8 and 16 rows measured 3-8% lower); `dot` 4×6 for m ≤ 4, and on one
+//! thread for `x·Wᵀ` with m = 5-6 and k ≥ 256 (`dot_long_k`: the 12-row kernel's shortest
+//! instance, 8 rows, wastes 2-3 of them; Zen 4, 25th percentile of 1000 interleaved calls,
+//! packed → `dot`: 6×784·784×256 46.6 → 64.0 GFLOP/s, 5×784 39.0 → 55.0, 6×1024·1024×1024
+//! 41.0 → 56.2, 6×256·256×128 47.2 → 58.5; at k = 128 even and at k = 64 −16%, m = 7 −13%;
+//! on two threads the packed path's split is faster, 92.5 against 69.1);
 //! `dot_narrow` (rows × outputs) 8×1, 8×2, 6×3, 4×4 for `x·Wᵀ` with n ≤ 4 at any m.
 //! Row-major A (`x`, `dy`) is read in place (`AROWS`: the microkernel broadcasts from `MR` row
 //! pointers) unless its rows are a multiple of 4 KiB apart. Zen 4, one thread, best / 25th
@@ -143,6 +148,7 @@ pub(crate) static TIER: Tier = Tier {
     direct_max_k: 16,
     narrow_direct: Some((NNR, direct_narrow)),
     dot_max_m: 4,
+    dot_long_k: Some((6, 256)),
     dot_max_n: 4,
     dot_narrow,
     direct,

@@ -75,6 +75,9 @@ pub(crate) struct Tier {
     /// row-major A) costs as much as the FMAs.
     pub narrow_direct: Option<(usize, GemmFn)>,
     pub dot_max_m: usize,
+    /// `(max m, min k)`: on one thread, `x·Wᵀ` with `dot_max_m < m ≤ max m` and `k ≥ min k`
+    /// takes `dot` too (a tier whose shortest packed instance wastes rows there).
+    pub dot_long_k: Option<(usize, usize)>,
     /// Run `x·Wᵀ` outputs at most this wide through `dot_narrow` at any `m` (0: never).
     pub dot_max_n: usize,
     pub direct: GemmFn,
@@ -166,6 +169,15 @@ pub(crate) unsafe fn gemm(tier: &Tier, g: &Gemm, threads: usize) {
                 s.csb = 1;
                 direct(&s)
             });
+        }
+        if let Some((max_m, min_k)) = tier.dot_long_k
+            && t <= 1
+            && g.csa == 1
+            && g.rsb == 1
+            && m <= max_m
+            && k >= min_k
+        {
+            return (tier.dot)(g);
         }
         let kern = if n <= tier.narrow.nr {
             &tier.narrow

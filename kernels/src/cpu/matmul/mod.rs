@@ -31,7 +31,8 @@
 //! - no-packing paths for small shapes: `direct` (row-major B, `m` ≤ MR or `k` ≤ 16:
 //!   broadcast A in place, load B rows in place; outputs one vector wide take the tier's
 //!   narrow `direct` kernel) and `dot` (A and B both contiguous along k,
-//!   i.e. `x·Wᵀ`, `m` ≤ 4: dot products vectorised along k — batch-1 inference); the same
+//!   i.e. `x·Wᵀ`, `m` ≤ 4, on the AVX-512 tier also m = 5-6 at k ≥ 256 on one thread: dot
+//!   products vectorised along k — small-batch inference); the same
 //!   layout with `n` ≤ 4 at any `m` takes `dot_narrow` (one- to four-unit output heads, where a
 //!   broadcast kernel would fill `n` of its lanes: 128→1 forward 4-10x, 128→3 1.5-4x, see
 //!   `benches/RESULTS.md`), one thread per slab of rows above the threshold.
