@@ -4,8 +4,8 @@
 //! the criterion benches in `benches/benches/`.
 //!
 //! What it measures, all in one run so ratios are meaningful on a shared, drifting machine:
-//! - this machine's FP32 peak: a register-only FMA loop (AVX-512 or AVX2 intrinsics, 24
-//!   independent accumulators), one thread and all threads at once;
+//! - this machine's FP32 peak: a register-only FMA loop (AVX-512 or AVX2 intrinsics on x86-64,
+//!   NEON `fmla` on aarch64; 24 independent accumulators), one thread and all threads at once;
 //! - GEMM GFLOP/s on square 64..2048 and MLP shapes (batch 1, 32, 128, 512; widths 16..1024;
 //!   forward `x·Wᵀ` with the fused bias+ReLU epilogue and both backward products), with % of
 //!   the measured peak and the ratio against `matrixmultiply` timed in the same run, at one
@@ -21,6 +21,7 @@
 //! machine do not count against either side; multi-thread measurements use wall time. The
 //! compare script times numpy and PyTorch with the same clock (`time.thread_time`).
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -72,7 +73,8 @@ pub struct Machine {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Peak {
-    /// Register-only FMA loop, one thread: the best of the AVX-512 and AVX2 loops.
+    /// Register-only FMA loop, one thread: the best of the AVX-512 and AVX2 loops (the NEON
+    /// loop on aarch64).
     pub gflops_1t: f64,
     /// The same loop on every thread at once (sum).
     pub gflops_all: f64,
@@ -249,8 +251,8 @@ fn timing(opts: &BenchOptions) -> (Duration, usize) {
 
 // ---- FMA peak ----------------------------------------------------------------------------------
 
-/// GFLOP/s of a register-only FMA loop on one thread (`Isa::Avx512` or `Isa::Avx2`; other
-/// tiers return 0), timed on `clock`.
+/// GFLOP/s of a register-only FMA loop on one thread (`Isa::Avx512` or `Isa::Avx2` on x86-64,
+/// `Isa::Portable` (NEON) on aarch64; other tiers return 0), timed on `clock`.
 pub fn fma_peak_gflops(isa: Isa, iters: u64, clock: Clock) -> f64 {
     if !isa.is_supported() {
         return 0.0;
@@ -272,9 +274,44 @@ unsafe fn fma_loop(isa: Isa, iters: u64) -> usize {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(target_arch = "aarch64")]
+unsafe fn fma_loop(isa: Isa, iters: u64) -> usize {
+    match isa {
+        Isa::Portable => fma_neon(iters),
+        _ => 0,
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 unsafe fn fma_loop(_isa: Isa, _iters: u64) -> usize {
     0
+}
+
+/// NEON is part of the aarch64 baseline, so no `target_feature` gate: 24 chains of 128-bit
+/// `fmla` cover four FMA pipes of latency 4 (Neoverse V1/V2, Graviton 3/4) with room to spare.
+#[cfg(target_arch = "aarch64")]
+fn fma_neon(iters: u64) -> usize {
+    use std::arch::aarch64::*;
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); 24];
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a = vdupq_n_f32(i as f32 * 1e-3);
+        }
+        let x = vdupq_n_f32(black_box(0.999_999));
+        let y = vdupq_n_f32(black_box(1e-7));
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                // a + y·x: the accumulator is the addend, so each chain carries one dependency.
+                *a = vfmaq_f32(*a, y, x);
+            }
+        }
+        let mut s = vdupq_n_f32(0.0);
+        for a in acc {
+            s = vaddq_f32(s, a);
+        }
+        black_box(vaddvq_f32(s));
+    }
+    4
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -333,6 +370,8 @@ fn fma256(iters: u64) -> usize {
 pub fn measure_peak(threads: usize) -> Peak {
     let isa = if Isa::Avx512.is_supported() {
         Isa::Avx512
+    } else if cfg!(target_arch = "aarch64") {
+        Isa::Portable
     } else {
         Isa::Avx2
     };
@@ -1091,8 +1130,9 @@ pub fn run_kernel_bench(opts: &BenchOptions) -> BenchReport {
                 }
             ),
             "matrixmultiply 0.3 is built with its default features: its kernel is picked at \
-             run time (AVX-512 16x16 where the CPU has AVX-512F, else FMA), single-threaded \
-             (no `threading` feature), so its all-threads figure is its one-thread figure"
+             run time (AVX-512 16x16 where the CPU has AVX-512F, else FMA; NEON on aarch64), \
+             single-threaded (no `threading` feature), so its all-threads figure is its \
+             one-thread figure"
                 .into(),
         ],
     }
@@ -1108,10 +1148,15 @@ pub fn format_report(r: &BenchReport) -> String {
         "machine: {} ({} logical CPUs), tier {}, all-threads = {}",
         m.cpu, m.logical_cpus, m.isa, m.threads_all
     );
+    let avx2 = if r.peak.gflops_avx2_1t > 0.0 {
+        format!(" ({:.1} AVX2)", r.peak.gflops_avx2_1t)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "FMA peak: {:.1} GFLOP/s one thread ({:.1} AVX2), {:.1} all threads\n",
-        r.peak.gflops_1t, r.peak.gflops_avx2_1t, r.peak.gflops_all
+        "FMA peak: {:.1} GFLOP/s one thread{avx2}, {:.1} all threads\n",
+        r.peak.gflops_1t, r.peak.gflops_all
     );
     let _ = writeln!(
         s,
