@@ -71,8 +71,10 @@ if [ "$full" = 1 ]; then
 fi
 
 echo "== aarch64: kernel and engine tests under qemu (portable tier = NEON)"
-"$cargo" test --release --locked --target "$target" --target-dir "$dir" \
-  -p neurite-kernels -p neurite-engine
+# Optimised (qemu is slow enough) but without the release profile's LTO: thin LTO of each of
+# the ~15 test binaries took about 3 min of the build's 4 on 2 cores, against 1 min without.
+CARGO_PROFILE_RELEASE_LTO=false "$cargo" test --release --locked --target "$target" \
+  --target-dir "$dir" -p neurite-kernels -p neurite-engine
 
 echo "== aarch64: neurite-serve under qemu serves iris v1"
 NEURITE=${NEURITE:-target/debug/neurite}

