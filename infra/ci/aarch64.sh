@@ -3,7 +3,8 @@
 #
 #   1. the lean serving stack (kernels, engine, the pipeline without default features, the
 #      `neurite-serve` binary: what the Lambda image holds) builds for
-#      aarch64-unknown-linux-gnu, so every x86 intrinsic stays behind `cfg`;
+#      aarch64-unknown-linux-gnu, so every x86 intrinsic stays behind `cfg` (with --full, every
+#      other crate and target too, warnings denied);
 #   2. the kernel and engine test suites run under qemu user-mode emulation: there the
 #      portable tier is `wide` on NEON, and each fast kernel is held to its reference as on x86;
 #   3. that aarch64 `neurite-serve`, under qemu, serves iris v1 (trained by this machine's x86-64
@@ -17,7 +18,9 @@
 #
 # Usage: infra/ci/aarch64.sh [--no-install] [--full]
 #   --no-install  use the packages already installed
-#   --full        also `cargo check` every crate and target of the workspace (about 6 min more)
+#   --full        also `cargo check` every crate and target of the workspace (the CLI, the
+#                 benchmarks, the pipeline's default features; .ci/run passes it): about 2 min
+#                 more, as a release check reuses the serve build's host crates (a dev one: 5.5)
 # Environment: ARM_TARGET_DIR (default target/aarch64): its own target dir, because the
 # toolchain differs from rustup's. NEURITE: the host CLI for step 3 (default target/debug/neurite,
 # which `cargo test --workspace` builds; built when missing).
@@ -31,7 +34,7 @@ for a in "$@"; do
     --no-install) install=0 ;;
     --full) full=1 ;;
     -h | --help)
-      sed -n '2,23p' "$0"
+      sed -n '2,26p' "$0"
       exit 0
       ;;
     *)
@@ -67,7 +70,7 @@ file "$dir/$target/release/neurite-serve" 2>/dev/null || true
 
 if [ "$full" = 1 ]; then
   echo "== aarch64: check every crate and target"
-  "$cargo" check --locked --target "$target" --target-dir "$dir" --workspace --all-targets
+  "$cargo" check --release --locked --target "$target" --target-dir "$dir" --workspace --all-targets
 fi
 
 echo "== aarch64: kernel and engine tests under qemu (portable tier = NEON)"
