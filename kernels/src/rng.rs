@@ -5,13 +5,16 @@
 //! The mixer is SplitMix64's finaliser (Steele, Lea, Flood 2014) applied to
 //! `seed * K1 + (i + 1) * K2`; the CUDA kernels use the same function (`kernels/src/cuda/common.cuh`).
 
-const K1: u64 = 0x9E37_79B9_7F4A_7C15;
-const K2: u64 = 0xD1B5_4A32_D192_ED03;
+pub(crate) const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+pub(crate) const K2: u64 = 0xD1B5_4A32_D192_ED03;
+/// SplitMix64's two finaliser multipliers (`mix64`).
+pub(crate) const M1: u64 = 0xBF58_476D_1CE4_E5B9;
+pub(crate) const M2: u64 = 0x94D0_49BB_1331_11EB;
 
 #[inline(always)]
 pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z = (z ^ (z >> 30)).wrapping_mul(M1);
+    z = (z ^ (z >> 27)).wrapping_mul(M2);
     z ^ (z >> 31)
 }
 
@@ -25,6 +28,21 @@ pub fn bits(seed: u64, i: u64) -> u64 {
 #[inline(always)]
 pub fn uniform_f32(seed: u64, i: u64) -> f32 {
     (bits(seed, i) >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
+}
+
+/// The integer form of `uniform_f32(seed, i) >= p`: `bits(seed, i) >> 40 >= keep_threshold(p)`.
+/// `uniform_f32` is `v·2⁻²⁴` for the integer `v = bits >> 40 < 2²⁴`, exactly, and `p·2²⁴` is
+/// exact in `f64`, so `v·2⁻²⁴ ≥ p ⟺ v ≥ ⌈p·2²⁴⌉`. NaN or `p ≥ 1` gives `2²⁴` (never kept, as
+/// `u ≥ NaN` is false), `p ≤ 0` gives 0 (always kept). SIMD dropout compares on this.
+pub fn keep_threshold(p: f32) -> u64 {
+    const ONE: u64 = 1 << 24;
+    if p.is_nan() || p >= 1.0 {
+        ONE
+    } else if p <= 0.0 {
+        0
+    } else {
+        ((p as f64 * ONE as f64).ceil() as u64).min(ONE)
+    }
 }
 
 /// Uniform in [0, 1) with 53 random bits.

@@ -235,3 +235,71 @@ fn dropout_all_tiers_match_reference() {
     assert!((kept - 0.75).abs() < 0.01, "keep rate {kept}");
     assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
 }
+
+/// The SIMD tiers decide keep/drop on the generator's integer bits against
+/// `rng::keep_threshold(p)` instead of comparing floats: the masks must still equal the
+/// reference's for any rate (including 0, rates at an exact 2⁻²⁴ step, ≥ 1 and NaN), seed and
+/// offset, at any length and start.
+fn dropout_masks_case(n: usize, p: f32, seed: u64, offset: u64) {
+    let x = rand_vec(5, n, -2.0, 2.0);
+    let (mut y0, mut m0) = (vec![0.0f32; n], vec![0.0f32; n]);
+    dropout::reference::dropout_forward(&mut y0, &mut m0, &x, p, seed, offset);
+    for isa in simd_tiers() {
+        let (mut y1, mut m1) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+        dropout::dropout_forward_isa(isa, &mut y1, &mut m1, &x, p, seed, offset);
+        assert_eq!(m0, m1, "{isa} mask n={n} p={p} seed={seed} offset={offset}");
+        let same = y0.iter().zip(&y1).all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{isa} y n={n} p={p} seed={seed} offset={offset}");
+    }
+}
+
+#[test]
+fn dropout_edge_rates_match_reference() {
+    let step = 1.0 / (1u32 << 24) as f32;
+    for p in [
+        0.0,
+        -0.5,
+        step,
+        0.5,
+        0.5 + step,
+        0.5 - step / 2.0,
+        1.0 - step,
+        0.999,
+        1.0,
+        2.0,
+        f32::NAN,
+        f32::MIN_POSITIVE,
+    ] {
+        dropout_masks_case(1000, p, 42, 3);
+    }
+    // Rates right at and around the uniform values actually drawn, where a threshold off by
+    // one step would flip a decision: an element's own value as the rate keeps it (`u ≥ p`),
+    // the next f32 above drops it, the one below keeps it.
+    let (seed, offset) = (42u64, 3u64);
+    for i in [0u64, 5, 17] {
+        let u = neurite_kernels::rng::uniform_f32(seed, offset + i);
+        assert!(u > 0.0);
+        for p in [
+            u,
+            f32::from_bits(u.to_bits() + 1),
+            f32::from_bits(u.to_bits() - 1),
+        ] {
+            dropout_masks_case(64, p, seed, offset);
+        }
+    }
+    // The last counter, u64::MAX, whose `i + 1` wraps to 0 inside the generator.
+    dropout_masks_case(21, 0.3, 9, u64::MAX - 20);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, .. Default::default() })]
+    #[test]
+    fn dropout_random_cases_match_reference(
+        n in 0usize..300,
+        p in 0.0f32..1.0,
+        seed: u64,
+        offset in 0u64..(1u64 << 40),
+    ) {
+        dropout_masks_case(n, p, seed, offset);
+    }
+}

@@ -84,6 +84,20 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     }
     fn hmax(a: Self::V) -> f32;
 
+    /// Dropout keep decisions for the `LANES` counters `i, i + 1, …` (wrapping) of stream
+    /// `seed`: lane `j` is `scale` where `rng::bits(seed, i + j) >> 40 >= thresh`, else 0. With
+    /// `thresh = rng::keep_threshold(p)` that is exactly `rng::uniform_f32(seed, i + j) >= p`.
+    /// `None` (this default): the tier has no vector generator and dropout runs the scalar
+    /// reference loop. The x86 tiers mix 8 or 4 counters per instruction; `wide` (the portable
+    /// tier) has no 64-bit multiply, and drawing lane by lane into memory to reload a vector
+    /// stalls on store forwarding (Zen 4, 32768 floats: 62-80 µs against the reference's
+    /// 53-58).
+    #[inline(always)]
+    fn dropout_keep(seed: u64, i: u64, thresh: u64, scale: f32) -> Option<Self::V> {
+        let _ = (seed, i, thresh, scale);
+        None
+    }
+
     /// Hint that the cache line holding `p` will be read soon (into L1). Never faults. A
     /// no-op by default: only the AVX-512 tier was measured to gain from it (the AVX2 tier was
     /// tuned on Zen 3 without it, and the portable tier has no prefetch in `wide`).

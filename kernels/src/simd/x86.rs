@@ -20,6 +20,86 @@ fn tail_mask16(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
+// Dropout's counter-based generator (`crate::rng::bits`) eight or four 64-bit lanes at a time,
+// for `Simd::dropout_keep`. AVX-512F and AVX2 have no 64-bit low multiply (that is AVX-512DQ),
+// so `z·c mod 2⁶⁴` is built from three 32×32→64 products:
+// `lo(z)·lo(c) + ((hi(z)·lo(c) + lo(z)·hi(c)) << 32)`.
+
+/// `(i + 1 + j)·K2 - (i + 1)·K2` for lane `j` of the first eight counters, and the step to the
+/// next eight.
+const LANE_K2: [u64; 8] = {
+    let mut a = [0u64; 8];
+    let mut j = 0;
+    while j < 8 {
+        a[j] = (j as u64).wrapping_mul(crate::rng::K2);
+        j += 1;
+    }
+    a
+};
+
+#[inline(always)]
+unsafe fn mul64_512(z: __m512i, c: u64) -> __m512i {
+    unsafe {
+        let lo = _mm512_set1_epi64(c as i64);
+        let hi = _mm512_set1_epi64((c >> 32) as i64);
+        let ll = _mm512_mul_epu32(z, lo);
+        let cross = _mm512_add_epi64(
+            _mm512_mul_epu32(_mm512_srli_epi64::<32>(z), lo),
+            _mm512_mul_epu32(z, hi),
+        );
+        _mm512_add_epi64(ll, _mm512_slli_epi64::<32>(cross))
+    }
+}
+
+/// `rng::bits(seed, ·) >> 40` for the eight counters whose `(counter + 1)·K2` are `ck2`, with
+/// `sk1 = seed·K1` in every lane.
+#[inline(always)]
+unsafe fn bits24_512(sk1: __m512i, ck2: __m512i) -> __m512i {
+    unsafe {
+        let z = _mm512_xor_si512(sk1, ck2);
+        let z = mul64_512(
+            _mm512_xor_si512(z, _mm512_srli_epi64::<30>(z)),
+            crate::rng::M1,
+        );
+        let z = mul64_512(
+            _mm512_xor_si512(z, _mm512_srli_epi64::<27>(z)),
+            crate::rng::M2,
+        );
+        _mm512_srli_epi64::<40>(_mm512_xor_si512(z, _mm512_srli_epi64::<31>(z)))
+    }
+}
+
+#[inline(always)]
+unsafe fn mul64_256(z: __m256i, c: u64) -> __m256i {
+    unsafe {
+        let lo = _mm256_set1_epi64x(c as i64);
+        let hi = _mm256_set1_epi64x((c >> 32) as i64);
+        let ll = _mm256_mul_epu32(z, lo);
+        let cross = _mm256_add_epi64(
+            _mm256_mul_epu32(_mm256_srli_epi64::<32>(z), lo),
+            _mm256_mul_epu32(z, hi),
+        );
+        _mm256_add_epi64(ll, _mm256_slli_epi64::<32>(cross))
+    }
+}
+
+/// As `bits24_512`, four lanes.
+#[inline(always)]
+unsafe fn bits24_256(sk1: __m256i, ck2: __m256i) -> __m256i {
+    unsafe {
+        let z = _mm256_xor_si256(sk1, ck2);
+        let z = mul64_256(
+            _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z)),
+            crate::rng::M1,
+        );
+        let z = mul64_256(
+            _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z)),
+            crate::rng::M2,
+        );
+        _mm256_srli_epi64::<40>(_mm256_xor_si256(z, _mm256_srli_epi64::<31>(z)))
+    }
+}
+
 #[inline(always)]
 unsafe fn transpose8_avx(src: *const f32, lds: usize, rows: usize, dst: *mut f32, ldd: usize) {
     unsafe {
@@ -226,6 +306,21 @@ impl Simd for Avx512 {
         unsafe { hsum4_256(fold512(a[0]), fold512(a[1]), fold512(a[2]), fold512(a[3])) }
     }
     #[inline(always)]
+    fn dropout_keep(seed: u64, i: u64, thresh: u64, scale: f32) -> Option<__m512> {
+        use crate::rng::{K1, K2};
+        unsafe {
+            let sk1 = _mm512_set1_epi64(seed.wrapping_mul(K1) as i64);
+            let c0 = _mm512_set1_epi64(i.wrapping_add(1).wrapping_mul(K2) as i64);
+            let a = _mm512_add_epi64(c0, _mm512_loadu_si512(LANE_K2.as_ptr().cast()));
+            let b = _mm512_add_epi64(a, _mm512_set1_epi64(8u64.wrapping_mul(K2) as i64));
+            let t = _mm512_set1_epi64(thresh as i64);
+            let ka = _mm512_cmpge_epu64_mask(bits24_512(sk1, a), t);
+            let kb = _mm512_cmpge_epu64_mask(bits24_512(sk1, b), t);
+            let k = ka as u16 | (kb as u16) << 8;
+            Some(_mm512_maskz_mov_ps(k, _mm512_set1_ps(scale)))
+        }
+    }
+    #[inline(always)]
     fn hmax(a: __m512) -> f32 {
         unsafe {
             let lo = _mm512_castps512_ps256(a);
@@ -410,6 +505,27 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn hsum4(a: [__m256; 4]) -> [f32; 4] {
         unsafe { hsum4_256(a[0], a[1], a[2], a[3]) }
+    }
+    #[inline(always)]
+    fn dropout_keep(seed: u64, i: u64, thresh: u64, scale: f32) -> Option<__m256> {
+        use crate::rng::{K1, K2};
+        unsafe {
+            let sk1 = _mm256_set1_epi64x(seed.wrapping_mul(K1) as i64);
+            let c0 = _mm256_set1_epi64x(i.wrapping_add(1).wrapping_mul(K2) as i64);
+            let a = _mm256_add_epi64(c0, _mm256_loadu_si256(LANE_K2.as_ptr().cast()));
+            let b = _mm256_add_epi64(a, _mm256_set1_epi64x(4u64.wrapping_mul(K2) as i64));
+            // Both sides are below 2^24 + 1, so the signed compare is exact: v > thresh - 1.
+            let t = _mm256_set1_epi64x(thresh as i64 - 1);
+            let ka = _mm256_cmpgt_epi64(bits24_256(sk1, a), t);
+            let kb = _mm256_cmpgt_epi64(bits24_256(sk1, b), t);
+            // The low halves of the 64-bit lane masks, a's in lanes 0-3 and b's in lanes 4-7.
+            let idx = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+            let m = _mm256_blend_epi32::<0b1111_0000>(
+                _mm256_permutevar8x32_epi32(ka, idx),
+                _mm256_permutevar8x32_epi32(kb, idx),
+            );
+            Some(_mm256_and_ps(_mm256_castsi256_ps(m), _mm256_set1_ps(scale)))
+        }
     }
     #[inline(always)]
     fn hmax(a: __m256) -> f32 {

@@ -1,9 +1,12 @@
 //! SIMD bodies of dropout (generic over [`Simd`]). The keep decisions come from the same
-//! counter-based generator as the reference (`crate::rng`, 64-bit integer mixing, computed a
-//! vector's worth at a time into a small buffer), so masks are bit-identical on every tier;
-//! the scaling and the backward product are vectorised.
+//! counter-based generator as the reference (`crate::rng`, 64-bit integer mixing), a vector
+//! at a time (`Simd::dropout_keep`: the x86 tiers mix 8 or 4 counters per instruction and
+//! compare its integer bits against `rng::keep_threshold(p)`; the portable tier, without a
+//! vector generator, runs the reference loop), so masks are bit-identical on every tier; the
+//! scaling and the backward product are vectorised.
 //! Tested in `kernels/tests/elementwise.rs`; benched in `benches/benches/fused.rs`.
 
+use super::reference;
 use crate::rng;
 use crate::simd::{Simd, load, store};
 
@@ -23,27 +26,21 @@ pub(crate) unsafe fn forward<S: Simd>(
     } else {
         0.0
     };
+    let thresh = rng::keep_threshold(p);
     let (yp, mp, xp) = (y.as_mut_ptr(), mask.as_mut_ptr(), x.as_ptr());
     unsafe {
         let mut i = 0;
         while i < n {
-            let w = (n - i).min(16);
-            for j in 0..w {
-                let keep = rng::uniform_f32(seed, offset + (i + j) as u64) >= p;
-                *mp.add(i + j) = if keep { scale } else { 0.0 };
-            }
-            let mut j = 0;
-            while j < w {
-                let ww = (w - j).min(S::LANES);
-                let o = i + j;
-                store::<S>(
-                    yp.add(o),
-                    S::mul(load::<S>(xp.add(o), ww), load::<S>(mp.add(o), ww)),
-                    ww,
-                );
-                j += S::LANES;
-            }
-            i += 16;
+            let w = (n - i).min(S::LANES);
+            let Some(m) = S::dropout_keep(seed, offset.wrapping_add(i as u64), thresh, scale)
+            else {
+                // No vector generator on this tier (a tier has one for every call or none, so
+                // this is at i = 0).
+                return reference::dropout_forward(y, mask, x, p, seed, offset);
+            };
+            store::<S>(mp.add(i), m, w);
+            store::<S>(yp.add(i), S::mul(load::<S>(xp.add(i), w), m), w);
+            i += S::LANES;
         }
     }
 }
