@@ -3,7 +3,9 @@
 //! Why counter-based: dropout masks and weight initialisation must be identical on CPU and GPU
 //! and reproducible from a seed and an offset alone (no hidden generator state to checkpoint).
 //! The mixer is SplitMix64's finaliser (Steele, Lea, Flood 2014) applied to
-//! `seed * K1 + (i + 1) * K2`; the CUDA kernels use the same function (`kernels/src/cuda/common.cuh`).
+//! `seed·K1 ^ (i + 1)·K2` (wrapping products); the CUDA kernels use the same function
+//! (`kernels/src/cuda/common.cuh`), and the x86 SIMD tiers compute it 8 or 4 counters at a time
+//! for dropout (`simd/x86.rs`, `Simd::dropout_keep`).
 
 pub(crate) const K1: u64 = 0x9E37_79B9_7F4A_7C15;
 pub(crate) const K2: u64 = 0xD1B5_4A32_D192_ED03;
