@@ -25,8 +25,7 @@ fn tail_mask16(n: usize) -> __mmask16 {
 // so `z·c mod 2⁶⁴` is built from three 32×32→64 products:
 // `lo(z)·lo(c) + ((hi(z)·lo(c) + lo(z)·hi(c)) << 32)`.
 
-/// `(i + 1 + j)·K2 - (i + 1)·K2` for lane `j` of the first eight counters, and the step to the
-/// next eight.
+/// `j·K2` for lane `j`: added to `(i + 1)·K2` it gives counter `i + j`'s term `(i + j + 1)·K2`.
 const LANE_K2: [u64; 8] = {
     let mut a = [0u64; 8];
     let mut j = 0;
